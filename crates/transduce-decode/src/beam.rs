@@ -1,0 +1,301 @@
+//! Beam search: keep the `width` best partial translations of each sentence, scored by their
+//! summed log-probabilities, for a whole batch at once.
+//!
+//! Each sentence's rows are laid out contiguously (`batch_size * width` rows); after each step
+//! the model's memory and state are reordered with [`BatchSelect::select_batch`], so the search
+//! works for every architecture. Finished hypotheses are ranked by
+//! `score / length^length_penalty` (`length` counts `<eos>`); a sentence stops when `width`
+//! hypotheses have finished, or after `max_len` tokens.
+
+use burn::prelude::*;
+use burn::tensor::activation::log_softmax;
+use transduce_nn::special::{EOS, SOS};
+use transduce_nn::{BatchSelect, Seq2Seq};
+
+use crate::{Hypothesis, to_f32, to_ids};
+
+/// Beam search options.
+#[derive(Clone, Debug, PartialEq)]
+pub struct BeamConfig {
+    /// Hypotheses kept per sentence (1 = greedy).
+    pub width: usize,
+    /// Longest output, in tokens (without `<eos>`).
+    pub max_len: usize,
+    /// Exponent of the length normalisation (0 = raw log-probability). Default: 1.0
+    pub length_penalty: f32,
+}
+
+impl BeamConfig {
+    /// A config with the default length penalty.
+    pub fn new(width: usize, max_len: usize) -> Self {
+        BeamConfig {
+            width,
+            max_len,
+            length_penalty: 1.0,
+        }
+    }
+
+    fn normalised(&self, score: f32, len: usize) -> f32 {
+        if self.length_penalty == 0.0 {
+            score
+        } else {
+            score / (len.max(1) as f32).powf(self.length_penalty)
+        }
+    }
+}
+
+#[derive(Clone, Debug)]
+struct Partial {
+    tokens: Vec<usize>,
+    score: f32,
+    attention: Vec<Vec<f32>>,
+}
+
+/// Decodes a batch with beam search and returns the best hypothesis of each sentence.
+///
+/// # Shapes
+/// - src: `[batch_size, src_len]`
+/// - src_mask_pad: `[batch_size, src_len]` (`true` = padding)
+///
+/// # Panics
+/// If `config.width` is 0.
+pub fn beam_search<M: Seq2Seq>(
+    model: &M,
+    src: Tensor<2, Int>,
+    src_mask_pad: Tensor<2, Bool>,
+    config: &BeamConfig,
+) -> Vec<Hypothesis> {
+    let k = config.width;
+    assert!(k > 0, "beam width must be at least 1");
+    let [batch_size, src_len] = src.dims();
+    let device = src.device();
+    let src_lens: Vec<usize> = to_ids(src_mask_pad.clone().bool_not().int().sum_dim(1));
+    let expand: Vec<i64> = (0..batch_size * k).map(|r| (r / k) as i64).collect();
+    let expand = Tensor::<1, Int>::from_data(TensorData::new(expand, [batch_size * k]), &device);
+    let memory = model.encode(src, src_mask_pad).select_batch(expand);
+    let mut state = model.init_state(&memory);
+
+    // Live hypotheses per sentence; at the start one per sentence (the other rows are copies).
+    let empty = Partial {
+        tokens: Vec::new(),
+        score: 0.0,
+        attention: Vec::new(),
+    };
+    let mut live: Vec<Vec<Partial>> = vec![vec![empty]; batch_size];
+    let mut finished: Vec<Vec<(f32, Partial)>> = vec![Vec::new(); batch_size];
+    let mut done = vec![false; batch_size];
+    let mut tokens = vec![SOS; batch_size * k];
+
+    for step in 0..=config.max_len {
+        let input: Vec<i64> = tokens.iter().map(|&t| t as i64).collect();
+        let input = Tensor::<1, Int>::from_data(TensorData::new(input, [batch_size * k]), &device);
+        let out = model.decode_step(&memory, input, state);
+        let log_probs = to_f32(log_softmax(out.logits, 1)); // [batch * k, vocab]
+        let attention = to_f32(out.attention); // [batch * k, src_len]
+        let vocab = log_probs.len() / (batch_size * k);
+
+        let mut parents = Vec::with_capacity(batch_size * k);
+        for b in 0..batch_size {
+            if done[b] {
+                parents.extend((0..k).map(|j| b * k + j));
+                continue;
+            }
+            // Candidates: the best `k + 1` tokens of each live row are enough to fill k slots.
+            let mut candidates: Vec<(f32, usize, usize)> = Vec::new();
+            for (j, hyp) in live[b].iter().enumerate() {
+                let row = &log_probs[(b * k + j) * vocab..][..vocab];
+                let mut best: Vec<usize> = (0..vocab).collect();
+                let take = (k + 1).min(vocab);
+                best.select_nth_unstable_by(take - 1, |&x, &y| row[y].total_cmp(&row[x]));
+                candidates.extend(best[..take].iter().map(|&v| (hyp.score + row[v], j, v)));
+            }
+            candidates.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)).then(a.2.cmp(&b.2)));
+
+            let mut next: Vec<(usize, Partial)> = Vec::with_capacity(k);
+            for (score, j, v) in candidates {
+                if next.len() == k || finished[b].len() >= k {
+                    break;
+                }
+                let mut hyp = live[b][j].clone();
+                hyp.score = score;
+                hyp.attention
+                    .push(attention[(b * k + j) * src_len..][..src_lens[b]].to_vec());
+                if v == EOS {
+                    finished[b].push((config.normalised(score, hyp.tokens.len() + 1), hyp));
+                } else {
+                    hyp.tokens.push(v);
+                    next.push((j, hyp));
+                }
+            }
+            if step == config.max_len {
+                // Out of room: the live hypotheses end here, without <eos>.
+                for hyp in live[b].drain(..) {
+                    finished[b].push((config.normalised(hyp.score, hyp.tokens.len()), hyp));
+                }
+            }
+            if finished[b].len() >= k || step == config.max_len || next.is_empty() {
+                done[b] = true;
+                parents.extend((0..k).map(|j| b * k + j));
+                continue;
+            }
+            for slot in 0..k {
+                let (j, hyp) = &next[slot.min(next.len() - 1)];
+                parents.push(b * k + j);
+                tokens[b * k + slot] = *hyp.tokens.last().expect("live hypotheses have a token");
+            }
+            live[b] = next.into_iter().map(|(_, h)| h).collect();
+        }
+        if done.iter().all(|&d| d) {
+            break;
+        }
+        let parents: Vec<i64> = parents.into_iter().map(|p| p as i64).collect();
+        let parents =
+            Tensor::<1, Int>::from_data(TensorData::new(parents, [batch_size * k]), &device);
+        state = out.state.select_batch(parents);
+    }
+
+    finished
+        .into_iter()
+        .map(|hyps| {
+            let (_, best) = hyps
+                .into_iter()
+                .max_by(|a, b| a.0.total_cmp(&b.0))
+                .expect("every sentence finishes at least one hypothesis");
+            Hypothesis {
+                tokens: best.tokens,
+                score: best.score,
+                attention: best.attention,
+            }
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::greedy;
+    use crate::test_util::TableModel;
+
+    /// Every sequence over `vocab` up to `max_len` tokens, ending in <eos> or cut at max_len, by brute force.
+    fn brute_force(model: &TableModel, max_len: usize, penalty: f32) -> (Vec<usize>, f32) {
+        let v = model.table.len();
+        let config = BeamConfig {
+            width: 1,
+            max_len,
+            length_penalty: penalty,
+        };
+        let mut best: (Vec<usize>, f32, f32) = (vec![], f32::NEG_INFINITY, f32::NEG_INFINITY);
+        let mut frontier: Vec<(Vec<usize>, f32)> = vec![(vec![], 0.0)];
+        for depth in 0..=max_len {
+            let mut next = Vec::new();
+            for (tokens, score) in frontier {
+                let prev = *tokens.last().unwrap_or(&SOS);
+                let eos = score + model.log_prob(prev, EOS);
+                let norm = config.normalised(eos, tokens.len() + 1);
+                if norm > best.2 {
+                    best = (tokens.clone(), eos, norm);
+                }
+                if depth == max_len {
+                    let norm = config.normalised(score, tokens.len());
+                    if norm > best.2 {
+                        best = (tokens.clone(), score, norm);
+                    }
+                    continue;
+                }
+                for t in (0..v).filter(|&t| t != EOS) {
+                    let mut longer = tokens.clone();
+                    longer.push(t);
+                    next.push((longer, score + model.log_prob(prev, t)));
+                }
+            }
+            frontier = next;
+        }
+        (best.0, best.1)
+    }
+
+    fn table(seed: u64, v: usize) -> TableModel {
+        // A deterministic pseudo-random table.
+        let mut x = seed
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        let mut next = || {
+            x = x
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            ((x >> 33) as f32 / (1u64 << 31) as f32) * 4.0 - 2.0
+        };
+        TableModel::from_table((0..v).map(|_| (0..v).map(|_| next()).collect()).collect())
+    }
+
+    #[test]
+    fn width_one_equals_greedy() {
+        for seed in 0..20 {
+            let model = table(seed, 7);
+            let (src, mask) = model.source(&[3, 1, 2]);
+            let g = greedy(&model, src.clone(), mask.clone(), 6);
+            let b = beam_search(&model, src, mask, &BeamConfig::new(1, 6));
+            for (g, b) in g.iter().zip(&b) {
+                assert_eq!(g.tokens, b.tokens, "seed {seed}");
+                assert!((g.score - b.score).abs() < 1e-4);
+                assert_eq!(g.attention.len(), b.attention.len());
+            }
+        }
+    }
+
+    #[test]
+    fn a_wide_beam_finds_the_brute_force_optimum() {
+        for seed in 0..20 {
+            let model = table(seed, 6);
+            let (src, mask) = model.source(&[2]);
+            // 5 non-<eos> tokens and 2 steps: 31 possible outputs, fewer than the width, so the search is exhaustive.
+            let hyp = &beam_search(
+                &model,
+                src,
+                mask,
+                &BeamConfig {
+                    width: 40,
+                    max_len: 2,
+                    length_penalty: 0.0,
+                },
+            )[0];
+            let (tokens, score) = brute_force(&model, 2, 0.0);
+            assert!(
+                (hyp.score - score).abs() < 1e-4,
+                "seed {seed}: beam {:?} {} vs brute {:?} {}",
+                hyp.tokens,
+                hyp.score,
+                tokens,
+                score
+            );
+        }
+    }
+
+    #[test]
+    fn a_wider_beam_never_scores_worse_than_greedy_without_length_penalty() {
+        for seed in 0..20 {
+            let model = table(seed, 8);
+            let (src, mask) = model.source(&[2, 3]);
+            let g = greedy(&model, src.clone(), mask.clone(), 5);
+            let b = beam_search(
+                &model,
+                src,
+                mask,
+                &BeamConfig {
+                    width: 4,
+                    max_len: 5,
+                    length_penalty: 0.0,
+                },
+            );
+            for (g, b) in g.iter().zip(&b) {
+                assert!(
+                    b.score >= g.score - 1e-4,
+                    "seed {seed}: {} < {}",
+                    b.score,
+                    g.score
+                );
+                let n = b.attention.len();
+                assert!(n == b.tokens.len() || n == b.tokens.len() + 1);
+            }
+        }
+    }
+}

@@ -1,0 +1,166 @@
+//! Search over any [`transduce_nn::Seq2Seq`] model: greedy decoding (and, built on the same
+//! [`transduce_nn::BatchSelect`] state, beam search), with the attention of every output token.
+
+pub mod beam;
+pub mod greedy;
+
+pub use beam::{BeamConfig, beam_search};
+pub use greedy::{Hypothesis, greedy};
+
+use burn::prelude::*;
+
+/// Reads an integer tensor of any backend's int dtype as `usize`s.
+pub fn to_ids<const D: usize>(t: Tensor<D, Int>) -> Vec<usize> {
+    t.into_data()
+        .convert::<i64>()
+        .try_to_vec::<i64>()
+        .expect("converted to i64")
+        .into_iter()
+        .map(|v| v as usize)
+        .collect()
+}
+
+/// Reads a float tensor as `f32`s.
+pub fn to_f32<const D: usize>(t: Tensor<D>) -> Vec<f32> {
+    t.into_data()
+        .convert::<f32>()
+        .try_to_vec::<f32>()
+        .expect("converted to f32")
+}
+
+#[cfg(test)]
+pub(crate) mod test_util {
+    //! A toy model whose next-token scores depend only on the previous token.
+    use burn::prelude::*;
+    use burn::tensor::activation::log_softmax;
+    use transduce_nn::special::EOS;
+    use transduce_nn::{BatchSelect, DecodeStep, Seq2Seq};
+
+    /// `logits[prev][next]`; the state counts steps per row so that it has a batch axis.
+    pub struct TableModel {
+        pub table: Vec<Vec<f32>>,
+        pub device: Device,
+    }
+
+    #[derive(Clone, Debug)]
+    pub struct Rows(pub Tensor<2>);
+
+    impl BatchSelect for Rows {
+        fn select_batch(self, indices: Tensor<1, Int>) -> Self {
+            Rows(self.0.select(0, indices))
+        }
+    }
+
+    impl TableModel {
+        /// Each `(prev, next)` gets logit 4, everything else 0; tokens without a rule prefer `<eos>`.
+        pub fn chain(vocab: usize, rules: &[(usize, usize)]) -> Self {
+            let mut table = vec![vec![0.0; vocab]; vocab];
+            for (prev, row) in table.iter_mut().enumerate() {
+                let next = rules.iter().find(|r| r.0 == prev).map_or(EOS, |r| r.1);
+                row[next] = 4.0;
+            }
+            TableModel {
+                table,
+                device: Device::flex(),
+            }
+        }
+
+        pub fn from_table(table: Vec<Vec<f32>>) -> Self {
+            TableModel {
+                table,
+                device: Device::flex(),
+            }
+        }
+
+        /// log p of the preferred token in a `chain` row.
+        pub fn best_log_prob(&self) -> f32 {
+            let v = self.table.len() as f32;
+            4.0 - (4f32.exp() + v - 1.0).ln()
+        }
+
+        /// Sources of the given lengths, padded.
+        pub fn source(&self, lens: &[usize]) -> (Tensor<2, Int>, Tensor<2, Bool>) {
+            transduce_data_free_pad(lens, &self.device)
+        }
+
+        fn table_tensor(&self) -> Tensor<2> {
+            let v = self.table.len();
+            let flat: Vec<f32> = self.table.iter().flatten().copied().collect();
+            Tensor::from_data(TensorData::new(flat, [v, v]), &self.device)
+        }
+
+        /// log p(next | prev).
+        pub fn log_prob(&self, prev: usize, next: usize) -> f32 {
+            let row = &self.table[prev];
+            let z: f32 = row.iter().map(|x| x.exp()).sum();
+            row[next] - z.ln()
+        }
+
+        #[allow(dead_code)]
+        pub fn log_probs(&self) -> Tensor<2> {
+            log_softmax(self.table_tensor(), 1)
+        }
+    }
+
+    fn transduce_data_free_pad(
+        lens: &[usize],
+        device: &Device,
+    ) -> (Tensor<2, Int>, Tensor<2, Bool>) {
+        let max = *lens.iter().max().unwrap();
+        let ids: Vec<i32> = lens
+            .iter()
+            .flat_map(|&l| (0..max).map(move |i| if i < l { 4 } else { 0 }))
+            .collect();
+        let mask: Vec<bool> = lens
+            .iter()
+            .flat_map(|&l| (0..max).map(move |i| i >= l))
+            .collect();
+        (
+            Tensor::from_data(TensorData::new(ids, [lens.len(), max]), device),
+            Tensor::from_data(TensorData::new(mask, [lens.len(), max]), device),
+        )
+    }
+
+    impl Seq2Seq for TableModel {
+        type Memory = Rows;
+        type State = Rows;
+
+        fn forward(
+            &self,
+            _: Tensor<2, Int>,
+            _: Tensor<2, Bool>,
+            tgt_in: Tensor<2, Int>,
+            _: Tensor<2, Bool>,
+        ) -> Tensor<3> {
+            let [b, t] = tgt_in.dims();
+            let v = self.table.len();
+            self.table_tensor()
+                .select(0, tgt_in.reshape([b * t]))
+                .reshape([b, t, v])
+        }
+
+        fn encode(&self, _src: Tensor<2, Int>, src_mask_pad: Tensor<2, Bool>) -> Rows {
+            // Uniform attention over the real positions.
+            let real = src_mask_pad.bool_not().float();
+            let n = real.clone().sum_dim(1);
+            Rows(real.div(n))
+        }
+
+        fn init_state(&self, memory: &Rows) -> Rows {
+            memory.clone()
+        }
+
+        fn decode_step(
+            &self,
+            _memory: &Rows,
+            prev: Tensor<1, Int>,
+            state: Rows,
+        ) -> DecodeStep<Rows> {
+            DecodeStep {
+                logits: self.table_tensor().select(0, prev),
+                attention: state.0.clone(),
+                state,
+            }
+        }
+    }
+}

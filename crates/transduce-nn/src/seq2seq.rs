@@ -1,0 +1,140 @@
+//! The one interface every architecture implements.
+//!
+//! Training uses [`Seq2Seq::forward`] (teacher forcing). Inference calls [`Seq2Seq::encode`] once,
+//! [`Seq2Seq::init_state`] once, then [`Seq2Seq::decode_step`] once per output token. The memory and
+//! the state are plain values owned by the caller, so that beam search can copy and reorder them
+//! with [`BatchSelect::select_batch`].
+
+use burn::prelude::*;
+
+/// Values with a leading batch axis that can be gathered or reordered along it.
+///
+/// Beam search uses this to expand a batch into `batch_size * beam` rows and to reorder hypotheses.
+pub trait BatchSelect: Clone {
+    /// Keeps the rows named by `indices` (in that order) along the batch axis.
+    ///
+    /// # Shapes
+    /// - indices: `[new_batch_size]`
+    fn select_batch(self, indices: Tensor<1, Int>) -> Self;
+}
+
+/// What one decoding step returns.
+#[derive(Clone, Debug)]
+pub struct DecodeStep<S> {
+    /// Unnormalised scores of the next token: `[batch_size, vocab_size]`.
+    pub logits: Tensor<2>,
+    /// The state to pass to the next step.
+    pub state: S,
+    /// Attention of this step over the source (rows sum to 1, zero on padding): `[batch_size, src_len]`.
+    pub attention: Tensor<2>,
+}
+
+/// A sequence-to-sequence model.
+pub trait Seq2Seq {
+    /// The encoded source, computed once per batch.
+    type Memory: BatchSelect;
+    /// The decoder's recurrent or cached state, advanced by each step.
+    type State: BatchSelect;
+
+    /// Teacher-forced forward pass.
+    ///
+    /// # Shapes
+    /// - src: `[batch_size, src_len]`
+    /// - src_mask_pad: `[batch_size, src_len]` (`true` = padding)
+    /// - tgt_in: `[batch_size, tgt_len]`
+    /// - tgt_mask_pad: `[batch_size, tgt_len]` (`true` = padding)
+    /// - output: `[batch_size, tgt_len, vocab_size]` logits
+    fn forward(
+        &self,
+        src: Tensor<2, Int>,
+        src_mask_pad: Tensor<2, Bool>,
+        tgt_in: Tensor<2, Int>,
+        tgt_mask_pad: Tensor<2, Bool>,
+    ) -> Tensor<3>;
+
+    /// Encodes the source.
+    ///
+    /// # Shapes
+    /// - src: `[batch_size, src_len]`
+    /// - src_mask_pad: `[batch_size, src_len]` (`true` = padding)
+    fn encode(&self, src: Tensor<2, Int>, src_mask_pad: Tensor<2, Bool>) -> Self::Memory;
+
+    /// The decoder state before the first step.
+    fn init_state(&self, memory: &Self::Memory) -> Self::State;
+
+    /// Feeds one token per sequence and returns the scores of the next one.
+    ///
+    /// # Shapes
+    /// - prev_tokens: `[batch_size]`, `<sos>` at the first step
+    fn decode_step(
+        &self,
+        memory: &Self::Memory,
+        prev_tokens: Tensor<1, Int>,
+        state: Self::State,
+    ) -> DecodeStep<Self::State>;
+
+    /// The longest source or target the model can take, if it has a limit (learned positions).
+    fn max_len(&self) -> Option<usize> {
+        None
+    }
+}
+
+impl BatchSelect for Tensor<2> {
+    fn select_batch(self, indices: Tensor<1, Int>) -> Self {
+        self.select(0, indices)
+    }
+}
+
+impl BatchSelect for Tensor<2, Bool> {
+    fn select_batch(self, indices: Tensor<1, Int>) -> Self {
+        // Bool select is not implemented on every backend: go through Int.
+        self.int().select(0, indices).bool()
+    }
+}
+
+impl BatchSelect for Tensor<3> {
+    fn select_batch(self, indices: Tensor<1, Int>) -> Self {
+        self.select(0, indices)
+    }
+}
+
+impl BatchSelect for Tensor<4> {
+    fn select_batch(self, indices: Tensor<1, Int>) -> Self {
+        self.select(0, indices)
+    }
+}
+
+impl<T: BatchSelect> BatchSelect for Option<T> {
+    fn select_batch(self, indices: Tensor<1, Int>) -> Self {
+        self.map(|t| t.select_batch(indices))
+    }
+}
+
+impl<A: BatchSelect, B: BatchSelect> BatchSelect for (A, B) {
+    fn select_batch(self, indices: Tensor<1, Int>) -> Self {
+        (
+            self.0.select_batch(indices.clone()),
+            self.1.select_batch(indices),
+        )
+    }
+}
+
+impl<T: BatchSelect> BatchSelect for Vec<T> {
+    fn select_batch(self, indices: Tensor<1, Int>) -> Self {
+        self.into_iter()
+            .map(|t| t.select_batch(indices.clone()))
+            .collect()
+    }
+}
+
+/// An invalid model configuration, found before any training starts.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ConfigError(pub String);
+
+impl std::fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "invalid model config: {}", self.0)
+    }
+}
+
+impl std::error::Error for ConfigError {}

@@ -1,0 +1,565 @@
+//! The Transformer (Vaswani et al. 2017, "Attention Is All You Need", <https://arxiv.org/abs/1706.03762>).
+//!
+//! ```text
+//! x_0 = Dropout(Embedding(tokens) · sqrt(d_model) + PE)
+//! encoder layer:  x = LayerNorm(x + SelfAttention(x));  x = LayerNorm(x + FFN(x))
+//! decoder layer:  y = LayerNorm(y + MaskedSelfAttention(y))
+//!                 y = LayerNorm(y + Attention(y, encoder output))
+//!                 y = LayerNorm(y + FFN(y))
+//! logits = y W_out + b_out
+//! ```
+//!
+//! Attention is multi-head scaled dot-product attention, `softmax(Q K^T / sqrt(d_k)) V` with
+//! `d_k = d_model / h`; the decoder's self-attention masks future positions; every attention masks
+//! padding. `norm_first` switches to pre-norm (`x + Sublayer(LayerNorm(x))`, with a final norm).
+//!
+//! Incremental decoding keeps, per decoder layer, the keys and values of the positions decoded so
+//! far ([`TransformerState`]) and projects the encoder output once per sentence
+//! ([`TransformerMemory`]); both are plain values owned by the caller.
+
+pub mod attention;
+pub mod layers;
+pub mod positional;
+
+use burn::nn::{
+    Dropout, DropoutConfig, Embedding, EmbeddingConfig, Initializer, LayerNorm, LayerNormConfig,
+    Linear, LinearConfig,
+};
+use burn::prelude::*;
+
+use crate::seq2seq::{BatchSelect, ConfigError, DecodeStep, Seq2Seq};
+use attention::KeyValue;
+use layers::{DecoderLayer, EncoderLayer, LayerConfig};
+use positional::sinusoidal_encoding;
+
+/// Configuration of a [`Transformer`].
+#[derive(Config, Debug)]
+pub struct TransformerConfig {
+    /// Source vocabulary size.
+    pub src_vocab_size: usize,
+    /// Target vocabulary size.
+    pub tgt_vocab_size: usize,
+    /// Model width `d_model`. Default: 64
+    #[config(default = 64)]
+    pub d_model: usize,
+    /// Number of attention heads `h`; `d_model` must be divisible by it. Default: 4
+    #[config(default = 4)]
+    pub n_heads: usize,
+    /// Inner width of the position-wise FFN. Default: 256
+    #[config(default = 256)]
+    pub d_ff: usize,
+    /// Number of encoder layers `N`. Default: 2
+    #[config(default = 2)]
+    pub n_encoder_layers: usize,
+    /// Number of decoder layers `N`. Default: 2
+    #[config(default = 2)]
+    pub n_decoder_layers: usize,
+    /// Dropout on embeddings, sublayer outputs and inside the FFN. Default: 0.1
+    #[config(default = 0.1)]
+    pub dropout: f64,
+    /// Dropout on attention weights. Default: 0.0
+    #[config(default = 0.0)]
+    pub attention_dropout: f64,
+    /// Pre-norm (`x + Sublayer(LayerNorm(x))`) instead of the paper's post-norm. Default: false
+    #[config(default = false)]
+    pub norm_first: bool,
+}
+
+/// The encoder-decoder Transformer.
+#[derive(Module, Debug)]
+pub struct Transformer {
+    /// Source token embeddings.
+    src_embedding: Embedding,
+    /// Target token embeddings.
+    tgt_embedding: Embedding,
+    /// Encoder stack.
+    encoder: Vec<EncoderLayer>,
+    /// Decoder stack.
+    decoder: Vec<DecoderLayer>,
+    /// Final norm of the encoder stack (pre-norm only).
+    encoder_norm: Option<LayerNorm>,
+    /// Final norm of the decoder stack (pre-norm only).
+    decoder_norm: Option<LayerNorm>,
+    /// Projection to target-vocabulary logits.
+    output: Linear,
+    /// Dropout on the summed embeddings and positional encodings.
+    dropout: Dropout,
+    /// Model width.
+    d_model: usize,
+}
+
+/// The encoded source, with each decoder layer's cross-attention keys and values.
+#[derive(Clone, Debug)]
+pub struct TransformerMemory {
+    /// Encoder output: `[batch_size, src_len, d_model]`.
+    pub encoded: Tensor<3>,
+    /// Source padding mask: `[batch_size, src_len]`.
+    pub src_mask_pad: Tensor<2, Bool>,
+    /// Per decoder layer: projected keys and values of `encoded`, `[batch_size, n_heads, src_len, d_k]`.
+    pub cross_kv: Vec<KeyValue>,
+}
+
+/// Incremental decoding state: the number of positions decoded and each layer's key/value cache.
+#[derive(Clone, Debug)]
+pub struct TransformerState {
+    /// Positions decoded so far; the next token gets this position.
+    pub position: usize,
+    /// Per decoder layer: self-attention keys and values `[batch_size, n_heads, position, d_k]`.
+    pub self_kv: Vec<Option<KeyValue>>,
+}
+
+/// Teacher-forced outputs with every attention map.
+#[derive(Clone, Debug)]
+pub struct TransformerOutput {
+    /// `[batch_size, tgt_len, tgt_vocab_size]`.
+    pub logits: Tensor<3>,
+    /// Per decoder layer: `[batch_size, n_heads, tgt_len, tgt_len]`.
+    pub self_attention: Vec<Tensor<4>>,
+    /// Per decoder layer: `[batch_size, n_heads, tgt_len, src_len]`.
+    pub cross_attention: Vec<Tensor<4>>,
+}
+
+impl TransformerConfig {
+    /// A small model for the built-in tasks: N=2, d_model=64, h=4, d_ff=256.
+    pub fn tiny(src_vocab_size: usize, tgt_vocab_size: usize) -> Self {
+        Self::new(src_vocab_size, tgt_vocab_size)
+    }
+
+    /// Checks the values before anything is built.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let err = |m: String| Err(ConfigError(m));
+        if self.src_vocab_size == 0 || self.tgt_vocab_size == 0 {
+            return err("vocabulary sizes must be positive".into());
+        }
+        if self.d_model == 0 || self.n_heads == 0 || self.d_ff == 0 {
+            return err("d_model, n_heads and d_ff must be positive".into());
+        }
+        if self.d_model % self.n_heads != 0 {
+            return err(format!(
+                "d_model ({}) must be divisible by n_heads ({})",
+                self.d_model, self.n_heads
+            ));
+        }
+        if self.n_encoder_layers == 0 || self.n_decoder_layers == 0 {
+            return err("the encoder and the decoder need at least one layer each".into());
+        }
+        for (name, p) in [
+            ("dropout", self.dropout),
+            ("attention_dropout", self.attention_dropout),
+        ] {
+            if !(0.0..1.0).contains(&p) {
+                return err(format!("{name} must be in [0, 1), got {p}"));
+            }
+        }
+        Ok(())
+    }
+
+    /// Initialises the model.
+    ///
+    /// # Panics
+    /// If the config is invalid; call [`TransformerConfig::validate`] first for an error instead.
+    pub fn init(&self, device: &Device) -> Transformer {
+        if let Err(e) = self.validate() {
+            panic!("{e}");
+        }
+        let layer = LayerConfig::new(
+            self.d_model,
+            self.n_heads,
+            self.d_ff,
+            self.dropout,
+            self.attention_dropout,
+            self.norm_first,
+        );
+        let embedding = |n| {
+            EmbeddingConfig::new(n, self.d_model)
+                .with_initializer(Initializer::Normal {
+                    mean: 0.0,
+                    std: (self.d_model as f64).powf(-0.5),
+                })
+                .init(device)
+        };
+        let final_norm = || {
+            self.norm_first
+                .then(|| LayerNormConfig::new(self.d_model).init(device))
+        };
+        Transformer {
+            src_embedding: embedding(self.src_vocab_size),
+            tgt_embedding: embedding(self.tgt_vocab_size),
+            encoder: (0..self.n_encoder_layers)
+                .map(|_| layer.init_encoder(device))
+                .collect(),
+            decoder: (0..self.n_decoder_layers)
+                .map(|_| layer.init_decoder(device))
+                .collect(),
+            encoder_norm: final_norm(),
+            decoder_norm: final_norm(),
+            output: LinearConfig::new(self.d_model, self.tgt_vocab_size)
+                .with_initializer(Initializer::XavierUniform { gain: 1.0 })
+                .init(device),
+            dropout: DropoutConfig::new(self.dropout).init(),
+            d_model: self.d_model,
+        }
+    }
+}
+
+impl Transformer {
+    /// Teacher-forced forward pass that also returns every decoder attention map.
+    ///
+    /// # Shapes
+    /// - src, src_mask_pad: `[batch_size, src_len]`
+    /// - tgt_in, tgt_mask_pad: `[batch_size, tgt_len]`
+    /// - output: see [`TransformerOutput`]
+    pub fn forward_full(
+        &self,
+        src: Tensor<2, Int>,
+        src_mask_pad: Tensor<2, Bool>,
+        tgt_in: Tensor<2, Int>,
+        tgt_mask_pad: Tensor<2, Bool>,
+    ) -> TransformerOutput {
+        let memory = self.encode_memory(src, src_mask_pad);
+        let mut y = self.embed(&self.tgt_embedding, tgt_in, 0); // [batch, tgt_len, d_model]
+        let mut self_attention = Vec::with_capacity(self.decoder.len());
+        let mut cross_attention = Vec::with_capacity(self.decoder.len());
+        for (layer, memory_kv) in self.decoder.iter().zip(&memory.cross_kv) {
+            let out = layer.forward(
+                y,
+                None,
+                Some(tgt_mask_pad.clone()),
+                memory_kv,
+                memory.src_mask_pad.clone(),
+            );
+            y = out.x;
+            self_attention.push(out.self_weights);
+            cross_attention.push(out.cross_weights);
+        }
+        TransformerOutput {
+            logits: self.project(y),
+            self_attention,
+            cross_attention,
+        }
+    }
+
+    /// Encodes the source and projects it for every decoder layer's cross-attention.
+    fn encode_memory(
+        &self,
+        src: Tensor<2, Int>,
+        src_mask_pad: Tensor<2, Bool>,
+    ) -> TransformerMemory {
+        let mut x = self.embed(&self.src_embedding, src, 0); // [batch, src_len, d_model]
+        for layer in &self.encoder {
+            x = layer.forward(x, src_mask_pad.clone()).0;
+        }
+        if let Some(norm) = &self.encoder_norm {
+            x = norm.forward(x);
+        }
+        let cross_kv = self
+            .decoder
+            .iter()
+            .map(|layer| layer.memory_kv(x.clone()))
+            .collect();
+        TransformerMemory {
+            encoded: x,
+            src_mask_pad,
+            cross_kv,
+        }
+    }
+
+    /// `Dropout(Embedding(ids) · sqrt(d_model) + PE(start ..))`.
+    fn embed(&self, embedding: &Embedding, ids: Tensor<2, Int>, start: usize) -> Tensor<3> {
+        let [_, len] = ids.dims();
+        let pe = sinusoidal_encoding(start, len, self.d_model, &ids.device()); // [1, len, d_model]
+        let x = embedding
+            .forward(ids)
+            .mul_scalar((self.d_model as f32).sqrt())
+            + pe;
+        self.dropout.forward(x)
+    }
+
+    /// Final decoder norm (pre-norm only) and the output projection.
+    fn project(&self, y: Tensor<3>) -> Tensor<3> {
+        let y = match &self.decoder_norm {
+            Some(norm) => norm.forward(y),
+            None => y,
+        };
+        self.output.forward(y)
+    }
+}
+
+impl Seq2Seq for Transformer {
+    type Memory = TransformerMemory;
+    type State = TransformerState;
+
+    fn forward(
+        &self,
+        src: Tensor<2, Int>,
+        src_mask_pad: Tensor<2, Bool>,
+        tgt_in: Tensor<2, Int>,
+        tgt_mask_pad: Tensor<2, Bool>,
+    ) -> Tensor<3> {
+        self.forward_full(src, src_mask_pad, tgt_in, tgt_mask_pad)
+            .logits
+    }
+
+    fn encode(&self, src: Tensor<2, Int>, src_mask_pad: Tensor<2, Bool>) -> TransformerMemory {
+        self.encode_memory(src, src_mask_pad)
+    }
+
+    fn init_state(&self, _memory: &TransformerMemory) -> TransformerState {
+        TransformerState {
+            position: 0,
+            self_kv: vec![None; self.decoder.len()],
+        }
+    }
+
+    fn decode_step(
+        &self,
+        memory: &TransformerMemory,
+        prev_tokens: Tensor<1, Int>,
+        state: TransformerState,
+    ) -> DecodeStep<TransformerState> {
+        let [batch_size] = prev_tokens.dims();
+        let [_, src_len] = memory.src_mask_pad.dims();
+        let mut y = self.embed(
+            &self.tgt_embedding,
+            prev_tokens.reshape([batch_size, 1]),
+            state.position,
+        ); // [batch, 1, d_model]
+        let mut self_kv = Vec::with_capacity(self.decoder.len());
+        let mut cross = None;
+        for ((layer, cache), memory_kv) in
+            self.decoder.iter().zip(state.self_kv).zip(&memory.cross_kv)
+        {
+            let out = layer.forward(y, cache, None, memory_kv, memory.src_mask_pad.clone());
+            y = out.x;
+            self_kv.push(Some(out.self_kv));
+            cross = Some(out.cross_weights);
+        }
+        let logits = self.project(y); // [batch, 1, vocab]
+        let [_, _, vocab_size] = logits.dims();
+        let logits = logits.reshape([batch_size, vocab_size]); // [batch, vocab]
+        let attention = cross
+            .expect("the decoder has at least one layer")
+            .mean_dim(1)
+            .reshape([batch_size, src_len]); // [batch, src_len], averaged over the last layer's heads
+        DecodeStep {
+            logits,
+            state: TransformerState {
+                position: state.position + 1,
+                self_kv,
+            },
+            attention,
+        }
+    }
+}
+
+impl BatchSelect for TransformerMemory {
+    fn select_batch(self, indices: Tensor<1, Int>) -> Self {
+        TransformerMemory {
+            encoded: self.encoded.select_batch(indices.clone()),
+            src_mask_pad: self.src_mask_pad.select_batch(indices.clone()),
+            cross_kv: self.cross_kv.select_batch(indices),
+        }
+    }
+}
+
+impl BatchSelect for TransformerState {
+    fn select_batch(self, indices: Tensor<1, Int>) -> Self {
+        TransformerState {
+            position: self.position,
+            self_kv: self.self_kv.select_batch(indices),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::test_util::*;
+    use burn::tensor::Tolerance;
+
+    fn config() -> TransformerConfig {
+        TransformerConfig::new(11, 13)
+            .with_d_model(16)
+            .with_n_heads(2)
+            .with_d_ff(32)
+            .with_dropout(0.0)
+    }
+
+    #[test]
+    fn output_shapes() {
+        let dev = test_device();
+        let model = config().init(&dev);
+        let (src, src_pad) = ids(&[&[4, 5, 6], &[7, 8, 0]], &dev);
+        let (tgt, tgt_pad) = ids(&[&[2, 4, 5, 6], &[2, 9, 0, 0]], &dev);
+        let out = model.forward_full(src, src_pad, tgt, tgt_pad);
+        assert_eq!(out.logits.dims(), [2, 4, 13]);
+        assert_eq!(out.self_attention.len(), 2);
+        assert_eq!(out.self_attention[0].dims(), [2, 2, 4, 4]);
+        assert_eq!(out.cross_attention[1].dims(), [2, 2, 4, 3]);
+    }
+
+    #[test]
+    fn decoder_self_attention_ignores_future_and_padding() {
+        let dev = test_device();
+        let model = config().init(&dev);
+        let (src, src_pad) = ids(&[&[4, 5, 6], &[7, 8, 0]], &dev);
+        let (tgt, tgt_pad) = ids(&[&[2, 4, 5, 6], &[2, 9, 0, 0]], &dev);
+        let out = model.forward_full(src, src_pad, tgt, tgt_pad);
+        for (layer, w) in out.self_attention.iter().enumerate() {
+            let w: Vec<f32> = w.clone().into_data().try_to_vec().unwrap();
+            // [batch 2, heads 2, 4, 4]
+            for b in 0..2 {
+                for h in 0..2 {
+                    for i in 0..4 {
+                        let row = &w[((b * 2 + h) * 4 + i) * 4..][..4];
+                        assert!((row.iter().sum::<f32>() - 1.0).abs() < 1e-5);
+                        for (j, &v) in row.iter().enumerate() {
+                            let padded = b == 1 && j >= 2;
+                            if j > i || padded {
+                                assert_eq!(v, 0.0, "layer {layer} b{b} h{h} query {i} key {j}");
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        for w in &out.cross_attention {
+            let w: Vec<f32> = w.clone().into_data().try_to_vec().unwrap();
+            // batch 1's third source position is padding: [2, 2, 4, 3]
+            for h in 0..2 {
+                for i in 0..4 {
+                    assert_eq!(w[((2 + h) * 4 + i) * 3 + 2], 0.0);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn a_future_target_token_does_not_change_earlier_logits() {
+        let dev = test_device();
+        let model = config().init(&dev);
+        let (src, src_pad) = ids(&[&[4, 5, 6]], &dev);
+        let (tgt_a, pad_a) = ids(&[&[2, 4, 5, 6]], &dev);
+        let (tgt_b, pad_b) = ids(&[&[2, 4, 5, 10]], &dev);
+        let a = model.forward(src.clone(), src_pad.clone(), tgt_a, pad_a);
+        let b = model.forward(src, src_pad, tgt_b, pad_b);
+        let prefix = |t: Tensor<3>| t.slice(s![.., 0..3, ..]).into_data();
+        prefix(a.clone()).assert_approx_eq::<f32>(&prefix(b.clone()), Tolerance::default());
+        // The last position does see the changed token.
+        let last = |t: Tensor<3>| t.slice(s![.., 3..4, ..]);
+        assert!(last(a).sub(last(b)).abs().max().into_scalar::<f32>() > 1e-6);
+    }
+
+    #[test]
+    fn more_source_padding_does_not_change_the_output() {
+        let dev = test_device();
+        let model = config().init(&dev);
+        let (tgt, tgt_pad) = ids(&[&[2, 4, 5]], &dev);
+        let (src, src_pad) = ids(&[&[4, 5, 6]], &dev);
+        let (src_long, pad_long) = ids(&[&[4, 5, 6, 0, 0]], &dev);
+        let a = model.forward(src, src_pad, tgt.clone(), tgt_pad.clone());
+        let b = model.forward(src_long, pad_long, tgt, tgt_pad);
+        a.into_data()
+            .assert_approx_eq::<f32>(&b.into_data(), Tolerance::rel_abs(1e-4, 1e-5));
+    }
+
+    #[test]
+    fn cached_step_decoding_equals_the_full_forward() {
+        for norm_first in [false, true] {
+            let dev = test_device();
+            let model = config().with_norm_first(norm_first).init(&dev);
+            let (src, src_pad) = ids(&[&[4, 5, 6, 7], &[7, 8, 0, 0]], &dev);
+            let (tgt, tgt_pad) = ids(&[&[2, 4, 5, 6, 9], &[2, 9, 10, 3, 0]], &dev);
+            let full = model.forward_full(src.clone(), src_pad.clone(), tgt.clone(), tgt_pad);
+            let memory = model.encode(src, src_pad);
+            let mut state = model.init_state(&memory);
+            for t in 0..5 {
+                let tokens = tgt.clone().slice(s![.., t..t + 1]).reshape([2]);
+                let step = model.decode_step(&memory, tokens, state);
+                state = step.state;
+                // Batch 1's position 4 is padding: compare the real positions only.
+                let rows = if t < 4 { 0..2 } else { 0..1 };
+                let expected = full
+                    .logits
+                    .clone()
+                    .slice(s![rows.clone(), t..t + 1, ..])
+                    .reshape([rows.len(), 13]);
+                step.logits
+                    .slice(s![rows.clone(), ..])
+                    .into_data()
+                    .assert_approx_eq::<f32>(&expected.into_data(), Tolerance::rel_abs(1e-4, 1e-4));
+                let expected_attn = full.cross_attention[1]
+                    .clone()
+                    .slice(s![rows.clone(), .., t..t + 1, ..])
+                    .mean_dim(1)
+                    .reshape([rows.len(), 4]);
+                step.attention
+                    .slice(s![rows, ..])
+                    .into_data()
+                    .assert_approx_eq::<f32>(
+                        &expected_attn.into_data(),
+                        Tolerance::rel_abs(1e-4, 1e-5),
+                    );
+            }
+            assert_eq!(state.position, 5);
+        }
+    }
+
+    #[test]
+    fn select_batch_reorders_memory_and_state() {
+        let dev = test_device();
+        let model = config().init(&dev);
+        let (src, src_pad) = ids(&[&[4, 5, 6], &[7, 8, 0]], &dev);
+        let memory = model.encode(src.clone(), src_pad.clone());
+        let state = model.init_state(&memory);
+        let step = model.decode_step(&memory, Tensor::from_data([2, 2], &dev), state);
+        let idx = Tensor::<1, Int>::from_data([1, 1, 0], &dev);
+        let memory2 = memory.clone().select_batch(idx.clone());
+        let state2 = step.state.clone().select_batch(idx);
+        let next = model.decode_step(&memory2, Tensor::from_data([4, 4, 5], &dev), state2);
+        let direct = model.decode_step(&memory, Tensor::from_data([5, 4], &dev), step.state);
+        let a = next.logits.clone().slice(s![2..3, ..]).into_data();
+        let b = direct.logits.clone().slice(s![0..1, ..]).into_data();
+        a.assert_approx_eq::<f32>(&b, Tolerance::default());
+        let a = next.logits.slice(s![1..2, ..]).into_data();
+        let b = direct.logits.slice(s![1..2, ..]).into_data();
+        a.assert_approx_eq::<f32>(&b, Tolerance::default());
+    }
+
+    #[test]
+    fn gradients_reach_every_parameter() {
+        let dev = test_device().autodiff();
+        let model = config().with_dropout(0.1).init(&dev);
+        let (src, src_pad) = ids(&[&[4, 5, 6], &[7, 8, 0]], &dev);
+        let (tgt, tgt_pad) = ids(&[&[2, 4, 5], &[2, 9, 0]], &dev);
+        let loss = model
+            .forward(src, src_pad, tgt, tgt_pad)
+            .powi_scalar(2)
+            .mean();
+        assert_every_parameter_has_a_gradient(&model, loss);
+        let pre = config().with_norm_first(true).init(&dev);
+        let (src, src_pad) = ids(&[&[4, 5, 6]], &dev);
+        let (tgt, tgt_pad) = ids(&[&[2, 4, 5]], &dev);
+        let loss = pre
+            .forward(src, src_pad, tgt, tgt_pad)
+            .powi_scalar(2)
+            .mean();
+        assert_every_parameter_has_a_gradient(&pre, loss);
+    }
+
+    #[test]
+    fn invalid_configs_are_rejected() {
+        assert!(
+            config()
+                .with_n_heads(3)
+                .validate()
+                .unwrap_err()
+                .0
+                .contains("divisible")
+        );
+        assert!(config().with_n_encoder_layers(0).validate().is_err());
+        assert!(config().with_dropout(1.0).validate().is_err());
+        assert!(config().with_dropout(-0.1).validate().is_err());
+        assert!(config().validate().is_ok());
+    }
+}

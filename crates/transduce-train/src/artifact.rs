@@ -1,0 +1,152 @@
+//! The artifact directory a training run writes and `translate`/`eval` read.
+//!
+//! ```text
+//! config.json                 the resolved RunConfig (model, training, data); valid as --config input
+//! src_vocab.json tgt_vocab.json
+//! model.bpk                   the best weights by validation loss (burnpack)
+//! metrics.csv                 one row per epoch
+//! valid.tsv test.tsv          the held-out pairs
+//! report.json                 the held-out test result of the final model
+//! checkpoint/ train/ valid/ experiment.log    burn-train's own files
+//! ```
+//! Every file of ours is written to a temporary name and renamed, so a crash never leaves a
+//! half-written file under the real name.
+
+use std::path::{Path, PathBuf};
+
+use burn::prelude::*;
+use burn::store::ModuleRecord;
+use serde::{Deserialize, Serialize};
+use transduce_data::{Codec, DataConfig, Pair, Vocab};
+use transduce_nn::{Model, ModelConfig};
+
+use crate::{TrainError, TrainingConfig};
+
+/// Everything that defines a run, saved as `config.json`.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct RunConfig {
+    /// The architecture and its hyper-parameters.
+    pub model: ModelConfig,
+    /// Optimiser, schedule, batches, seed.
+    pub training: TrainingConfig,
+    /// Data source and tokenisation.
+    pub data: DataConfig,
+}
+
+/// File names inside an artifact directory.
+pub mod files {
+    /// The resolved run config.
+    pub const CONFIG: &str = "config.json";
+    /// Source vocabulary.
+    pub const SRC_VOCAB: &str = "src_vocab.json";
+    /// Target vocabulary.
+    pub const TGT_VOCAB: &str = "tgt_vocab.json";
+    /// Best weights.
+    pub const MODEL: &str = "model.bpk";
+    /// Per-epoch metrics.
+    pub const METRICS: &str = "metrics.csv";
+    /// Held-out validation pairs.
+    pub const VALID: &str = "valid.tsv";
+    /// Held-out test pairs.
+    pub const TEST: &str = "test.tsv";
+    /// Final test result.
+    pub const REPORT: &str = "report.json";
+}
+
+/// A trained model's directory, opened for inference.
+#[derive(Clone, Debug)]
+pub struct Artifact {
+    /// The directory.
+    pub dir: PathBuf,
+    /// Its `config.json`.
+    pub config: RunConfig,
+    /// Tokenizers and vocabularies.
+    pub codec: Codec,
+}
+
+impl Artifact {
+    /// Opens `dir`: reads the config and the vocabularies (not yet the weights).
+    pub fn open(dir: &Path) -> Result<Self, TrainError> {
+        if !dir.is_dir() {
+            return Err(TrainError::artifact(
+                dir,
+                "not a directory (train a model first, or pass --artifact-dir)",
+            ));
+        }
+        let config = read_config(&dir.join(files::CONFIG))?;
+        let tokenizer = config.data.tokenizer();
+        let codec = Codec {
+            src_tokenizer: tokenizer,
+            tgt_tokenizer: tokenizer,
+            src_vocab: Vocab::load(&dir.join(files::SRC_VOCAB))?,
+            tgt_vocab: Vocab::load(&dir.join(files::TGT_VOCAB))?,
+        };
+        Ok(Artifact {
+            dir: dir.to_path_buf(),
+            config,
+            codec,
+        })
+    }
+
+    /// Builds the model on `device` and loads the saved weights.
+    pub fn load_model(&self, device: &Device) -> Result<Model, TrainError> {
+        load_weights(&self.config.model, &self.dir.join(files::MODEL), device)
+    }
+
+    /// The held-out test pairs saved by training.
+    pub fn test_pairs(&self) -> Result<Vec<Pair>, TrainError> {
+        Ok(transduce_data::read_tsv(&self.dir.join(files::TEST), false)?.0)
+    }
+}
+
+/// Reads a `config.json`.
+pub fn read_config(path: &Path) -> Result<RunConfig, TrainError> {
+    let text = std::fs::read_to_string(path).map_err(|e| TrainError::artifact(path, e))?;
+    serde_json::from_str(&text)
+        .map_err(|e| TrainError::artifact(path, format!("line {}: {e}", e.line())))
+}
+
+/// Builds a model from `config` and loads weights from a burnpack file.
+pub fn load_weights(
+    config: &ModelConfig,
+    path: &Path,
+    device: &Device,
+) -> Result<Model, TrainError> {
+    config.validate()?;
+    let record = ModuleRecord::load(path)
+        .map_err(|e| TrainError::artifact(path, format!("cannot read weights: {e:?}")))?;
+    Ok(config.init(device).load_record(record))
+}
+
+/// Saves a model's weights atomically.
+pub fn save_weights(model: &Model, path: &Path) -> Result<(), TrainError> {
+    let tmp = temporary(path);
+    model
+        .clone()
+        .into_record()
+        .save(&tmp)
+        .map_err(|e| TrainError::artifact(&tmp, format!("cannot write weights: {e:?}")))?;
+    std::fs::rename(&tmp, path).map_err(|e| TrainError::artifact(path, e))
+}
+
+/// Writes `bytes` to `path` through a temporary file and a rename.
+pub fn write_atomic(path: &Path, bytes: impl AsRef<[u8]>) -> Result<(), TrainError> {
+    let tmp = temporary(path);
+    std::fs::write(&tmp, bytes).map_err(|e| TrainError::artifact(&tmp, e))?;
+    std::fs::rename(&tmp, path).map_err(|e| TrainError::artifact(path, e))
+}
+
+/// Writes pairs as `source<TAB>target` lines.
+pub fn write_pairs(path: &Path, pairs: &[Pair]) -> Result<(), TrainError> {
+    let text: String = pairs
+        .iter()
+        .map(|p| format!("{}\t{}\n", p.src, p.tgt))
+        .collect();
+    write_atomic(path, text)
+}
+
+fn temporary(path: &Path) -> PathBuf {
+    let mut name = path.file_name().unwrap_or_default().to_os_string();
+    name.push(format!(".tmp-{}", std::process::id()));
+    path.with_file_name(name)
+}

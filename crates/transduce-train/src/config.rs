@@ -1,0 +1,62 @@
+//! How a model is trained: the optimiser, the schedule, the batches.
+
+use burn::prelude::*;
+
+/// Training hyper-parameters, saved in the artifact directory's `config.json`.
+#[derive(Config, Debug)]
+pub struct TrainingConfig {
+    /// Passes over the training set. Default: 10
+    #[config(default = 10)]
+    pub epochs: usize,
+    /// Sentence pairs per batch. Default: 64
+    #[config(default = 64)]
+    pub batch_size: usize,
+    /// Peak learning rate, reached at the end of warmup; the Noam schedule
+    /// `lr = factor · d_model^-0.5 · min(step^-0.5, step · warmup^-1.5)` then decays it as `step^-0.5`.
+    /// Default: 0.002
+    #[config(default = 0.002)]
+    pub lr: f64,
+    /// Warmup steps of the schedule. Default: 400
+    #[config(default = 400)]
+    pub warmup_steps: usize,
+    /// Label smoothing of the cross-entropy (0 = none). Default: 0.1
+    #[config(default = 0.1)]
+    pub label_smoothing: f64,
+    /// Gradient-norm clipping per parameter tensor (0 = none). Default: 1.0
+    #[config(default = 1.0)]
+    pub grad_clip: f64,
+    /// Seed of the weights, the data order and dropout. Default: 42
+    #[config(default = 42)]
+    pub seed: u64,
+}
+
+impl TrainingConfig {
+    /// Checks every value before training starts.
+    pub fn validate(&self) -> Result<(), transduce_nn::ConfigError> {
+        let err = |m: &str| Err(transduce_nn::ConfigError(m.to_string()));
+        if self.epochs == 0 {
+            return err("epochs must be at least 1");
+        }
+        if self.batch_size == 0 {
+            return err("batch_size must be at least 1");
+        }
+        if !(self.lr > 0.0 && self.lr.is_finite()) {
+            return err("lr must be a positive number");
+        }
+        if self.warmup_steps == 0 {
+            return err("warmup_steps must be at least 1");
+        }
+        if !(0.0..1.0).contains(&self.label_smoothing) {
+            return err("label_smoothing must be in [0, 1)");
+        }
+        if !(self.grad_clip >= 0.0) {
+            return err("grad_clip must be >= 0");
+        }
+        Ok(())
+    }
+
+    /// The Noam factor that makes the schedule peak at `lr` after `warmup_steps`.
+    pub fn noam_factor(&self, d_model: usize) -> f64 {
+        self.lr * ((d_model * self.warmup_steps) as f64).sqrt()
+    }
+}

@@ -1,0 +1,83 @@
+//! Translating text with a trained model, and scoring translations against references.
+
+use burn::prelude::*;
+use serde::Serialize;
+use transduce_data::{Codec, Pair, pad_ids};
+use transduce_decode::{Hypothesis, greedy};
+use transduce_nn::Model;
+
+/// A model with its tokenizers and vocabularies, ready to translate text.
+pub struct Translator {
+    /// The model (inference mode).
+    pub model: Model,
+    /// Tokenizers and vocabularies.
+    pub codec: Codec,
+    /// Where the model lives.
+    pub device: Device,
+    /// Sentences decoded together.
+    pub batch_size: usize,
+}
+
+/// How well a model reproduces references.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct EvalReport {
+    /// Fraction of hypotheses equal to their reference, in [0, 1].
+    pub exact_match: f64,
+    /// Number of pairs.
+    pub n: usize,
+}
+
+impl Translator {
+    /// Greedy translations of `sources`, in order. Empty sources give empty translations.
+    ///
+    /// Sentences are decoded in batches of similar length.
+    pub fn translate(&self, sources: &[String]) -> Vec<String> {
+        let ids: Vec<Vec<usize>> = sources.iter().map(|s| self.codec.encode_src(s)).collect();
+        self.decode(&ids)
+            .into_iter()
+            .map(|h| h.map_or_else(String::new, |h| self.codec.decode_tgt(&h.tokens)))
+            .collect()
+    }
+
+    /// Greedy hypotheses for id sequences, in order (`None` for empty ones).
+    pub fn decode(&self, sources: &[Vec<usize>]) -> Vec<Option<Hypothesis>> {
+        let mut order: Vec<usize> = (0..sources.len())
+            .filter(|&i| !sources[i].is_empty())
+            .collect();
+        order.sort_by_key(|&i| sources[i].len());
+        let mut out = vec![None; sources.len()];
+        for chunk in order.chunks(self.batch_size.max(1)) {
+            let rows: Vec<Vec<usize>> = chunk.iter().map(|&i| sources[i].clone()).collect();
+            let longest = rows.iter().map(Vec::len).max().unwrap_or(0);
+            let (src, mask) = pad_ids(rows, &self.device);
+            let hyps = greedy(&self.model, src, mask, 2 * longest + 10);
+            for (&i, hyp) in chunk.iter().zip(hyps) {
+                out[i] = Some(hyp);
+            }
+        }
+        out
+    }
+
+    /// Translates the sources of `pairs` and compares each with its reference, after the
+    /// reference goes through the same tokenisation (so `word` compares token sequences).
+    pub fn evaluate(&self, pairs: &[Pair]) -> (EvalReport, Vec<String>) {
+        let sources: Vec<String> = pairs.iter().map(|p| p.src.clone()).collect();
+        let hyps = self.translate(&sources);
+        let tok = &self.codec.tgt_tokenizer;
+        let correct = pairs
+            .iter()
+            .zip(&hyps)
+            .filter(|(p, h)| tok.detokenize(&tok.tokenize(&p.tgt)) == **h)
+            .count();
+        let n = pairs.len();
+        let report = EvalReport {
+            exact_match: if n == 0 {
+                0.0
+            } else {
+                correct as f64 / n as f64
+            },
+            n,
+        };
+        (report, hyps)
+    }
+}

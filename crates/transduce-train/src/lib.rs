@@ -1,0 +1,17 @@
+//! Training transduce models with burn-train's learner, and the artifact directory that a run
+//! leaves behind for `translate` and `eval`.
+
+pub mod artifact;
+pub mod config;
+pub mod error;
+pub mod evaluate;
+pub mod renderer;
+pub mod step;
+pub mod train;
+
+pub use artifact::Artifact;
+pub use config::TrainingConfig;
+pub use error::TrainError;
+pub use evaluate::{EvalReport, Translator};
+pub use step::Seq2SeqTrainee;
+pub use train::{TrainReport, train};

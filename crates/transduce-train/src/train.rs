@@ -1,0 +1,231 @@
+//! One training run with burn-train's learner, from prepared data to a complete artifact directory.
+
+use std::io::IsTerminal;
+use std::path::Path;
+use std::time::Instant;
+
+use burn::data::dataloader::DataLoaderBuilder;
+use burn::data::dataset::InMemDataset;
+use burn::grad_clipping::GradientClippingConfig;
+use burn::lr_scheduler::noam::NoamLrSchedulerConfig;
+use burn::optim::AdamConfig;
+use burn::prelude::*;
+use burn::train::metric::{AccuracyMetric, LearningRateMetric, LossMetric, PerplexityMetric};
+use burn::train::{Learner, SupervisedTraining};
+use serde::Serialize;
+use transduce_data::{Prepared, Seq2SeqBatcher};
+use transduce_nn::special::PAD;
+use transduce_nn::{Model, ModelConfig};
+
+use crate::artifact::{RunConfig, files, load_weights, save_weights, write_atomic, write_pairs};
+use crate::renderer::EpochLineRenderer;
+use crate::{EvalReport, Seq2SeqTrainee, TrainError, Translator};
+
+/// What a finished run reports (also written as `report.json`).
+#[derive(Clone, Debug, Serialize)]
+pub struct TrainReport {
+    /// Architecture name.
+    pub arch: String,
+    /// Trainable parameters.
+    pub n_params: usize,
+    /// Epochs completed.
+    pub epochs: usize,
+    /// The epoch whose weights were kept (lowest validation loss).
+    pub best_epoch: usize,
+    /// Seconds spent in the learner.
+    pub train_seconds: f64,
+    /// Exact match of greedy decoding on the held-out test split (or validation if there is no test split).
+    pub test: EvalReport,
+}
+
+/// Trains `config.model` on `data` on `device` and fills `artifact_dir`.
+///
+/// `data.codec`'s vocabulary sizes must match the model config (the CLI sets them).
+pub fn train(
+    config: &RunConfig,
+    data: &Prepared,
+    device: &Device,
+    artifact_dir: &Path,
+) -> Result<TrainReport, TrainError> {
+    config.model.validate()?;
+    config.training.validate()?;
+    std::fs::create_dir_all(artifact_dir).map_err(|e| TrainError::artifact(artifact_dir, e))?;
+    let config_json = serde_json::to_string_pretty(config).expect("configs serialise");
+    write_atomic(&artifact_dir.join(files::CONFIG), config_json)?;
+    data.codec
+        .src_vocab
+        .save(&artifact_dir.join(files::SRC_VOCAB))?;
+    data.codec
+        .tgt_vocab
+        .save(&artifact_dir.join(files::TGT_VOCAB))?;
+    write_pairs(&artifact_dir.join(files::VALID), &data.splits.valid)?;
+    write_pairs(&artifact_dir.join(files::TEST), &data.splits.test)?;
+
+    let training = &config.training;
+    device.seed(training.seed);
+    let train_device = device.clone().autodiff();
+    let model = config.model.init(&train_device);
+    let n_params = model.num_params();
+    let trainee = Seq2SeqTrainee {
+        model,
+        label_smoothing: training.label_smoothing,
+    };
+
+    let loader = |pairs: &[transduce_data::Pair], shuffle: bool| {
+        let builder = DataLoaderBuilder::new(Seq2SeqBatcher).batch_size(training.batch_size);
+        let builder = if shuffle {
+            builder.shuffle(training.seed)
+        } else {
+            builder
+        };
+        builder.build(InMemDataset::new(data.codec.examples(pairs)))
+    };
+    let train_loader = loader(&data.splits.train, true);
+    let valid_loader = loader(&data.splits.valid, false);
+
+    let grad_clipping =
+        (training.grad_clip > 0.0).then(|| GradientClippingConfig::Norm(training.grad_clip as f32));
+    let optim = AdamConfig::new()
+        .with_beta_1(0.9)
+        .with_beta_2(0.98)
+        .with_epsilon(1e-9)
+        .with_grad_clipping(grad_clipping)
+        .init();
+    let d_model = model_width(&config.model);
+    let schedule = NoamLrSchedulerConfig::new(training.noam_factor(d_model))
+        .with_warmup_steps(training.warmup_steps)
+        .with_model_size(d_model)
+        .init()
+        .map_err(TrainError::Training)?;
+
+    let mut supervised =
+        SupervisedTraining::<Seq2SeqTrainee>::new(artifact_dir, train_loader, valid_loader)
+            .metric_train_numeric(LossMetric::new())
+            .metric_valid_numeric(LossMetric::new())
+            .metric_train_numeric(AccuracyMetric::new().with_pad_token(PAD))
+            .metric_valid_numeric(AccuracyMetric::new().with_pad_token(PAD))
+            .metric_valid_numeric(PerplexityMetric::new().with_pad_token(PAD))
+            .metric_train_numeric(LearningRateMetric::new())
+            .with_default_checkpointers()
+            .num_epochs(training.epochs);
+    if !std::io::stdout().is_terminal() {
+        supervised = supervised.renderer(Box::new(EpochLineRenderer::default()));
+    }
+    let started = Instant::now();
+    let result = supervised.launch(Learner::new(trainee, optim, schedule));
+    let train_seconds = started.elapsed().as_secs_f64();
+    if let Some(error) = result.error {
+        return Err(TrainError::Training(error.to_string()));
+    }
+    drop(result.renderer);
+
+    let epochs = write_metrics_csv(artifact_dir)?;
+    if epochs.is_empty() {
+        return Err(TrainError::Training("no epoch completed".into()));
+    }
+    let best = epochs
+        .iter()
+        .filter(|e| e.valid_loss.is_finite())
+        .min_by(|a, b| a.valid_loss.total_cmp(&b.valid_loss))
+        .ok_or_else(|| TrainError::Training("the validation loss was never finite".into()))?;
+    let checkpoint = artifact_dir
+        .join("checkpoint")
+        .join(format!("model-{}.bpk", best.epoch));
+    let model: Model = load_weights(&config.model, &checkpoint, device)?;
+    save_weights(&model, &artifact_dir.join(files::MODEL))?;
+
+    let translator = Translator {
+        model,
+        codec: data.codec.clone(),
+        device: device.clone(),
+        batch_size: 256,
+    };
+    let held_out = if data.splits.test.is_empty() {
+        &data.splits.valid
+    } else {
+        &data.splits.test
+    };
+    let (test, _) = translator.evaluate(held_out);
+    let report = TrainReport {
+        arch: config.model.arch().to_string(),
+        n_params,
+        epochs: epochs.len(),
+        best_epoch: best.epoch,
+        train_seconds,
+        test,
+    };
+    write_atomic(
+        &artifact_dir.join(files::REPORT),
+        serde_json::to_string_pretty(&report).expect("reports serialise"),
+    )?;
+    Ok(report)
+}
+
+fn model_width(config: &ModelConfig) -> usize {
+    match config {
+        ModelConfig::Transformer(c) => c.d_model,
+    }
+}
+
+/// One row of `metrics.csv`.
+#[derive(Clone, Debug)]
+struct EpochMetrics {
+    epoch: usize,
+    train_loss: f64,
+    train_accuracy: f64,
+    valid_loss: f64,
+    valid_accuracy: f64,
+    valid_perplexity: f64,
+    learning_rate: f64,
+}
+
+/// Collects burn-train's per-epoch metric logs into `metrics.csv` and returns the rows.
+fn write_metrics_csv(dir: &Path) -> Result<Vec<EpochMetrics>, TrainError> {
+    let mut rows = Vec::new();
+    for epoch in 1.. {
+        let read = |split: &str, name: &str| epoch_value(dir, split, epoch, name);
+        let Some(valid_loss) = read("valid", "Loss") else {
+            break;
+        };
+        rows.push(EpochMetrics {
+            epoch,
+            train_loss: read("train", "Loss").unwrap_or(f64::NAN),
+            train_accuracy: read("train", "Accuracy").unwrap_or(f64::NAN),
+            valid_loss,
+            valid_accuracy: read("valid", "Accuracy").unwrap_or(f64::NAN),
+            valid_perplexity: read("valid", "Perplexity").unwrap_or(f64::NAN),
+            learning_rate: read("train", "Learning_Rate").unwrap_or(f64::NAN),
+        });
+    }
+    let mut csv = String::from(
+        "epoch,train_loss,train_accuracy,valid_loss,valid_accuracy,valid_perplexity,learning_rate\n",
+    );
+    for r in &rows {
+        csv.push_str(&format!(
+            "{},{},{},{},{},{},{}\n",
+            r.epoch,
+            r.train_loss,
+            r.train_accuracy,
+            r.valid_loss,
+            r.valid_accuracy,
+            r.valid_perplexity,
+            r.learning_rate
+        ));
+    }
+    write_atomic(&dir.join(files::METRICS), csv)?;
+    Ok(rows)
+}
+
+/// The epoch value burn-train logged for a metric: the last line of its log, `value,final`.
+fn epoch_value(dir: &Path, split: &str, epoch: usize, name: &str) -> Option<f64> {
+    let path = dir
+        .join(split)
+        .join(format!("epoch-{epoch}"))
+        .join(format!("{name}.log"));
+    let text = std::fs::read_to_string(path).ok()?;
+    let last = text.lines().rev().find(|l| !l.trim().is_empty())?;
+    let (value, kind) = last.split_once(',')?;
+    (kind.trim() == "final")
+        .then(|| value.trim().parse().ok())
+        .flatten()
+}

@@ -1,0 +1,170 @@
+//! Resolving a run's configuration from three layers: built-in defaults, then `--config FILE.json`,
+//! then command-line flags. Each layer is a JSON value deep-merged over the one before, so a
+//! config file may set any subset of the keys of a saved `config.json` (and a saved one
+//! reproduces its run).
+
+use std::path::Path;
+
+use anyhow::{Context, bail};
+use serde_json::{Map, Value, json};
+use transduce_data::DataConfig;
+use transduce_nn::{ModelConfig, TransformerConfig};
+use transduce_train::TrainingConfig;
+use transduce_train::artifact::RunConfig;
+
+/// The architectures `--arch` accepts.
+pub const ARCHS: &[&str] = &["transformer"];
+
+/// The default config of an architecture (vocabulary sizes are filled in from the data later).
+pub fn default_model(arch: &str) -> anyhow::Result<ModelConfig> {
+    match arch {
+        "transformer" => Ok(ModelConfig::Transformer(TransformerConfig::new(0, 0))),
+        other => bail!("unknown architecture {other:?}; expected one of {ARCHS:?}"),
+    }
+}
+
+/// Deep-merges `overlay` into `base`: objects key by key, anything else replaced.
+pub fn merge(base: &mut Value, overlay: Value) {
+    match (base, overlay) {
+        (Value::Object(b), Value::Object(o)) => {
+            for (k, v) in o {
+                merge(b.entry(k).or_insert(Value::Null), v);
+            }
+        }
+        (b, o) => *b = o,
+    }
+}
+
+/// Reads a `--config` file.
+pub fn read_config_file(path: &Path) -> anyhow::Result<Value> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("{}: cannot read the config file", path.display()))?;
+    let value: Value = serde_json::from_str(&text)
+        .map_err(|e| anyhow::anyhow!("{}:{}: not valid JSON: {e}", path.display(), e.line()))?;
+    if !value.is_object() {
+        bail!("{}: a config file must hold a JSON object", path.display());
+    }
+    Ok(value)
+}
+
+/// Builds the run config: defaults < `file` < `flags` (a partial `{"model", "training", "data"}` object).
+///
+/// The architecture is the flags' `model.arch`, else the file's, else `transformer`; a file
+/// written for another architecture keeps only its `training` and `data` sections. Keys that no
+/// config knows are an error (a typo would otherwise be ignored silently).
+pub fn resolve(file: Option<(&Path, Value)>, flags: Value) -> anyhow::Result<RunConfig> {
+    let arch_of = |v: &Value| {
+        v.pointer("/model/arch")
+            .and_then(Value::as_str)
+            .map(String::from)
+    };
+    let arch = arch_of(&flags)
+        .or_else(|| file.as_ref().and_then(|(_, v)| arch_of(v)))
+        .unwrap_or_else(|| "transformer".to_string());
+    let defaults = RunConfig {
+        model: default_model(&arch)?,
+        training: TrainingConfig::new(),
+        data: DataConfig::default(),
+    };
+    let mut value = serde_json::to_value(&defaults)?;
+    let source = match &file {
+        Some((path, _)) => path.display().to_string(),
+        None => "the command line".to_string(),
+    };
+    if let Some((_, mut file_value)) = file {
+        if arch_of(&file_value).is_some_and(|a| a != arch) {
+            file_value.as_object_mut().map(|o| o.remove("model"));
+        }
+        merge(&mut value, file_value);
+    }
+    merge(&mut value, flags);
+    let config: RunConfig = serde_json::from_value(value.clone())
+        .map_err(|e| anyhow::anyhow!("invalid configuration from {source}: {e}"))?;
+    let known = serde_json::to_value(&config)?;
+    if let Some(key) = unknown_key(&value, &known, "") {
+        bail!("unknown configuration key {key:?} (from {source})");
+    }
+    Ok(config)
+}
+
+/// The first key path of `value` that `known` does not have.
+fn unknown_key(value: &Value, known: &Value, prefix: &str) -> Option<String> {
+    let (Value::Object(v), Value::Object(k)) = (value, known) else {
+        return None;
+    };
+    v.iter().find_map(|(key, child)| {
+        let path = format!("{prefix}{key}");
+        match k.get(key) {
+            None if !child.is_null() => Some(path),
+            None => None,
+            Some(known_child) => unknown_key(child, known_child, &format!("{path}.")),
+        }
+    })
+}
+
+/// A flags object from `(section, key, value)` triples, skipping unset ones.
+pub fn flags(entries: Vec<(&str, &str, Option<Value>)>) -> Value {
+    let mut root = json!({});
+    for (section, key, value) in entries {
+        if let Some(value) = value {
+            let s = root
+                .as_object_mut()
+                .expect("an object")
+                .entry(section)
+                .or_insert_with(|| Value::Object(Map::new()));
+            s[key] = value;
+        }
+    }
+    root
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn layers_override_in_order() {
+        let file = json!({"training": {"epochs": 3, "lr": 0.01}, "model": {"d_model": 32}});
+        let f = flags(vec![
+            ("training", "epochs", Some(json!(5))),
+            ("training", "seed", None),
+        ]);
+        let c = resolve(Some((Path::new("f.json"), file)), f).unwrap();
+        assert_eq!(
+            (c.training.epochs, c.training.lr, c.training.seed),
+            (5, 0.01, 42)
+        );
+        let ModelConfig::Transformer(t) = c.model;
+        assert_eq!(t.d_model, 32);
+    }
+
+    #[test]
+    fn a_saved_config_resolves_to_itself() {
+        let c = resolve(None, json!({})).unwrap();
+        let again = resolve(
+            Some((Path::new("c.json"), serde_json::to_value(&c).unwrap())),
+            json!({}),
+        )
+        .unwrap();
+        assert_eq!(
+            serde_json::to_value(&c).unwrap(),
+            serde_json::to_value(&again).unwrap()
+        );
+    }
+
+    #[test]
+    fn typos_and_bad_values_are_errors() {
+        let err = resolve(
+            Some((Path::new("f.json"), json!({"training": {"epoch": 3}}))),
+            json!({}),
+        )
+        .unwrap_err();
+        assert!(
+            err.to_string().contains("training.epoch") && err.to_string().contains("f.json"),
+            "{err}"
+        );
+        let err = resolve(None, json!({"training": {"epochs": "many"}})).unwrap_err();
+        assert!(err.to_string().contains("invalid configuration"), "{err}");
+        assert!(resolve(None, json!({"model": {"arch": "lstm9"}})).is_err());
+    }
+}

@@ -1,0 +1,192 @@
+//! Run-time choice of the backend: `--device flex|ndarray|wgpu|cuda|auto`, optionally `name:index`.
+//!
+//! Every backend that was compiled in (cargo features `flex`, `ndarray`, `wgpu`, `cuda`) can be
+//! chosen when the program runs; asking for one that was not compiled in is an error that names
+//! the feature to enable.
+
+use std::fmt;
+use std::str::FromStr;
+
+use burn::prelude::*;
+
+/// A backend name.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    /// Pure-Rust CPU backend (feature `flex`, on by default).
+    Flex,
+    /// ndarray CPU backend (feature `ndarray`; deprecated upstream).
+    Ndarray,
+    /// Vulkan, Metal or DX12 through wgpu (feature `wgpu`).
+    Wgpu,
+    /// NVIDIA CUDA (feature `cuda`).
+    Cuda,
+    /// The best compiled-in backend: cuda, then wgpu, then flex, then ndarray.
+    Auto,
+}
+
+/// A `--device` value: a backend and, for GPUs, an optional device index.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct DeviceSpec {
+    /// Which backend.
+    pub backend: Backend,
+    /// Which device of that backend (GPU backends only).
+    pub index: Option<usize>,
+}
+
+impl FromStr for DeviceSpec {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        let (name, index) = match s.split_once(':') {
+            Some((name, i)) => {
+                let i = i
+                    .parse()
+                    .map_err(|_| format!("device index {i:?} is not a number"))?;
+                (name, Some(i))
+            }
+            None => (s, None),
+        };
+        let backend = match name.to_ascii_lowercase().as_str() {
+            "flex" => Backend::Flex,
+            "ndarray" => Backend::Ndarray,
+            "wgpu" => Backend::Wgpu,
+            "cuda" => Backend::Cuda,
+            "auto" => Backend::Auto,
+            other => {
+                return Err(format!(
+                    "unknown device {other:?}: expected flex, ndarray, wgpu, cuda or auto"
+                ));
+            }
+        };
+        if index.is_some() && !matches!(backend, Backend::Wgpu | Backend::Cuda) {
+            return Err(format!("device {name:?} takes no index"));
+        }
+        Ok(DeviceSpec { backend, index })
+    }
+}
+
+impl fmt::Display for DeviceSpec {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let name = match self.backend {
+            Backend::Flex => "flex",
+            Backend::Ndarray => "ndarray",
+            Backend::Wgpu => "wgpu",
+            Backend::Cuda => "cuda",
+            Backend::Auto => "auto",
+        };
+        match self.index {
+            Some(i) => write!(f, "{name}:{i}"),
+            None => f.write_str(name),
+        }
+    }
+}
+
+/// The backends compiled into this binary, best first.
+pub fn compiled_backends() -> Vec<&'static str> {
+    let mut v = Vec::new();
+    if cfg!(feature = "cuda") {
+        v.push("cuda");
+    }
+    if cfg!(feature = "wgpu") {
+        v.push("wgpu");
+    }
+    if cfg!(feature = "flex") {
+        v.push("flex");
+    }
+    if cfg!(feature = "ndarray") {
+        v.push("ndarray");
+    }
+    v
+}
+
+fn not_compiled(name: &str) -> String {
+    format!(
+        "device {name:?} is not compiled into this binary; rebuild with `--features {name}` \
+         (compiled in: {})",
+        compiled_backends().join(", ")
+    )
+}
+
+impl DeviceSpec {
+    /// The burn device.
+    pub fn device(&self) -> Result<Device, String> {
+        match self.backend {
+            Backend::Auto => {
+                let best = *compiled_backends()
+                    .first()
+                    .ok_or("no backend is compiled in")?;
+                DeviceSpec {
+                    backend: best.parse::<DeviceSpec>()?.backend,
+                    index: self.index,
+                }
+                .device()
+            }
+            Backend::Flex => {
+                #[cfg(feature = "flex")]
+                return Ok(Device::flex());
+                #[cfg(not(feature = "flex"))]
+                return Err(not_compiled("flex"));
+            }
+            Backend::Ndarray => {
+                #[cfg(feature = "ndarray")]
+                #[allow(deprecated)]
+                return Ok(Device::ndarray());
+                #[cfg(not(feature = "ndarray"))]
+                return Err(not_compiled("ndarray"));
+            }
+            Backend::Wgpu => {
+                #[cfg(feature = "wgpu")]
+                {
+                    use burn::tensor::DeviceKind;
+                    let kind = match self.index {
+                        None => DeviceKind::DefaultDevice,
+                        Some(i) => DeviceKind::DiscreteGpu(i),
+                    };
+                    return Ok(Device::wgpu(kind));
+                }
+                #[cfg(not(feature = "wgpu"))]
+                return Err(not_compiled("wgpu"));
+            }
+            Backend::Cuda => {
+                #[cfg(feature = "cuda")]
+                return Ok(Device::cuda(self.index.unwrap_or(0)));
+                #[cfg(not(feature = "cuda"))]
+                return Err(not_compiled("cuda"));
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_names_and_indices() {
+        assert_eq!("flex".parse::<DeviceSpec>().unwrap().backend, Backend::Flex);
+        let s: DeviceSpec = "wgpu:1".parse().unwrap();
+        assert_eq!((s.backend, s.index), (Backend::Wgpu, Some(1)));
+        assert_eq!(s.to_string(), "wgpu:1");
+        assert!(
+            "tpu"
+                .parse::<DeviceSpec>()
+                .unwrap_err()
+                .contains("unknown device")
+        );
+        assert!("flex:1".parse::<DeviceSpec>().is_err());
+        assert!("cuda:x".parse::<DeviceSpec>().is_err());
+    }
+
+    #[test]
+    fn auto_and_flex_resolve() {
+        assert!("flex".parse::<DeviceSpec>().unwrap().device().is_ok());
+        assert!("auto".parse::<DeviceSpec>().unwrap().device().is_ok());
+    }
+
+    #[cfg(not(feature = "cuda"))]
+    #[test]
+    fn a_backend_not_compiled_in_names_its_feature() {
+        let err = "cuda".parse::<DeviceSpec>().unwrap().device().unwrap_err();
+        assert!(err.contains("--features cuda"), "{err}");
+    }
+}

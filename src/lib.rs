@@ -1,0 +1,17 @@
+//! transduce: the classic sequence-to-sequence family (Elman RNN, Seq2Seq, attention, the
+//! Transformer) on burn, trained, decoded, scored and inspected on any backend.
+//!
+//! The workspace's crates, re-exported:
+//! - [`nn`]: model definitions and the [`nn::Seq2Seq`] trait;
+//! - [`data`]: tokenizers, vocabularies, corpora, built-in tasks, batching;
+//! - [`decode`]: greedy search with attention capture;
+//! - [`train`]: burn-train integration and artifact directories;
+//! - [`device`]: the run-time choice of backend.
+
+pub mod config;
+pub mod device;
+
+pub use transduce_data as data;
+pub use transduce_decode as decode;
+pub use transduce_nn as nn;
+pub use transduce_train as train;

@@ -1,0 +1,267 @@
+//! The `transduce` binary end to end: train, translate and eval on an artifact directory, and
+//! clear errors (never panics) on bad input.
+
+use std::io::Write;
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+
+fn transduce(args: &[&str], stdin: Option<&[u8]>) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_transduce"))
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the binary runs");
+    let mut input = child.stdin.take().unwrap();
+    if let Some(bytes) = stdin {
+        input.write_all(bytes).unwrap();
+    }
+    drop(input);
+    child.wait_with_output().unwrap()
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// Asserts failure with a message containing `expected`, and no panic.
+fn assert_fails_with(out: &Output, expected: &str) {
+    let stderr = text(&out.stderr);
+    assert!(
+        !out.status.success(),
+        "expected failure; stdout: {}",
+        text(&out.stdout)
+    );
+    assert!(
+        stderr.contains(expected),
+        "stderr lacks {expected:?}: {stderr}"
+    );
+    assert!(!stderr.contains("panicked"), "panicked: {stderr}");
+}
+
+const SMALL: &str = r#"{
+  "model": {"d_model": 32, "n_heads": 2, "d_ff": 64, "n_encoder_layers": 1, "n_decoder_layers": 1},
+  "training": {"epochs": 2, "batch_size": 32, "warmup_steps": 20},
+  "data": {"n_train": 400, "n_valid": 40, "n_test": 30, "min_len": 3, "max_len": 5}
+}"#;
+
+#[test]
+fn train_then_translate_and_eval_round_trip() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("run");
+    let config = tmp.path().join("small.json");
+    std::fs::write(&config, SMALL).unwrap();
+    let dir_s = dir.to_str().unwrap();
+    let out = transduce(
+        &[
+            "train",
+            "--config",
+            config.to_str().unwrap(),
+            "--device",
+            "flex",
+            "--artifact-dir",
+            dir_s,
+        ],
+        None,
+    );
+    let stdout = text(&out.stdout);
+    assert!(
+        out.status.success(),
+        "train failed: {}\n{}",
+        stdout,
+        text(&out.stderr)
+    );
+    // Piped output still shows each epoch's metrics.
+    assert!(stdout.contains("epoch 1/2 | train Loss"), "{stdout}");
+    assert!(stdout.contains("epoch 2/2 | train Loss"), "{stdout}");
+    assert!(stdout.contains("held-out exact match"), "{stdout}");
+    for file in [
+        "config.json",
+        "src_vocab.json",
+        "tgt_vocab.json",
+        "model.bpk",
+        "metrics.csv",
+        "test.tsv",
+        "report.json",
+    ] {
+        assert!(dir.join(file).is_file(), "missing {file}");
+    }
+    let metrics = std::fs::read_to_string(dir.join("metrics.csv")).unwrap();
+    assert_eq!(metrics.lines().count(), 3, "{metrics}");
+    assert!(metrics.starts_with("epoch,train_loss"));
+
+    let out = transduce(
+        &["translate", "--artifact-dir", dir_s, "--device", "flex"],
+        Some(b"123\n\n45678\n"),
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let lines: Vec<String> = text(&out.stdout).lines().map(String::from).collect();
+    assert_eq!(lines.len(), 3, "{lines:?}");
+    assert_eq!(lines[1], "");
+    assert!(
+        lines[0].chars().all(|c| c.is_ascii_digit()) && !lines[0].is_empty(),
+        "{lines:?}"
+    );
+
+    let input = tmp.path().join("input.txt");
+    std::fs::write(&input, "123\n").unwrap();
+    let out = transduce(
+        &[
+            "translate",
+            "--artifact-dir",
+            dir_s,
+            "--device",
+            "flex",
+            "--input",
+            input.to_str().unwrap(),
+        ],
+        None,
+    );
+    assert_eq!(text(&out.stdout).lines().next(), Some(lines[0].as_str()));
+
+    let out = transduce(
+        &[
+            "eval",
+            "--artifact-dir",
+            dir_s,
+            "--device",
+            "flex",
+            "--json",
+        ],
+        None,
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let em = json["exact_match"].as_f64().unwrap();
+    assert!((0.0..=1.0).contains(&em));
+    assert_eq!(json["n"], 30);
+    // The same model on the same test split gives what training reported.
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("report.json")).unwrap()).unwrap();
+    assert_eq!(report["test"]["exact_match"].as_f64().unwrap(), em);
+
+    let test = tmp.path().join("test.tsv");
+    std::fs::write(&test, "12\t21\n345\t543\n").unwrap();
+    let out = transduce(
+        &[
+            "eval",
+            "--artifact-dir",
+            dir_s,
+            "--device",
+            "flex",
+            "--test",
+            test.to_str().unwrap(),
+            "--json",
+        ],
+        None,
+    );
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json["n"], 2);
+
+    // The saved config reproduces the run's settings when given back as --config.
+    let saved = dir.join("config.json");
+    let out = transduce(
+        &[
+            "train",
+            "--config",
+            saved.to_str().unwrap(),
+            "--epochs",
+            "1",
+            "--device",
+            "flex",
+            "--artifact-dir",
+            tmp.path().join("again").to_str().unwrap(),
+        ],
+        None,
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let again: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(tmp.path().join("again/config.json")).unwrap(),
+    )
+    .unwrap();
+    let first: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&saved).unwrap()).unwrap();
+    assert_eq!(again["model"], first["model"]);
+    assert_eq!(again["data"], first["data"]);
+    assert_eq!(again["training"]["epochs"], 1);
+}
+
+#[test]
+fn bad_input_gives_clear_errors() {
+    let tmp = tempfile::tempdir().unwrap();
+    let p = |name: &str| tmp.path().join(name);
+    let s = |path: &Path| path.to_str().unwrap().to_string();
+
+    std::fs::write(p("bad.tsv"), "hello\tbonjour\nno tab on this line\n").unwrap();
+    let out = transduce(
+        &[
+            "train",
+            "--train",
+            &s(&p("bad.tsv")),
+            "--artifact-dir",
+            &s(&p("r1")),
+        ],
+        None,
+    );
+    assert_fails_with(&out, "bad.tsv:2: no TAB");
+
+    let out = transduce(&["train", "--device", "tpu"], None);
+    assert_fails_with(&out, "unknown device");
+
+    #[cfg(not(feature = "cuda"))]
+    {
+        let out = transduce(
+            &["train", "--device", "cuda", "--artifact-dir", &s(&p("r2"))],
+            None,
+        );
+        assert_fails_with(&out, "--features cuda");
+    }
+
+    std::fs::write(p("typo.json"), r#"{"training": {"epoch": 3}}"#).unwrap();
+    let out = transduce(
+        &[
+            "train",
+            "--config",
+            &s(&p("typo.json")),
+            "--artifact-dir",
+            &s(&p("r3")),
+        ],
+        None,
+    );
+    assert_fails_with(&out, "unknown configuration key \"training.epoch\"");
+
+    std::fs::write(
+        p("heads.json"),
+        r#"{"model": {"d_model": 30, "n_heads": 4}}"#,
+    )
+    .unwrap();
+    let out = transduce(
+        &[
+            "train",
+            "--config",
+            &s(&p("heads.json")),
+            "--artifact-dir",
+            &s(&p("r4")),
+        ],
+        None,
+    );
+    assert_fails_with(&out, "divisible");
+    assert!(
+        !p("r4").exists(),
+        "nothing is written before the config is valid"
+    );
+
+    std::fs::write(p("broken.json"), "{\n\"training\": }").unwrap();
+    let out = transduce(&["train", "--config", &s(&p("broken.json"))], None);
+    assert_fails_with(&out, "broken.json:2");
+
+    let out = transduce(
+        &["translate", "--artifact-dir", &s(&p("nothing-here"))],
+        Some(b"123\n"),
+    );
+    assert_fails_with(&out, "nothing-here");
+
+    let out = transduce(&["eval", "--artifact-dir", &s(&p("nothing-here"))], None);
+    assert_fails_with(&out, "nothing-here");
+}
