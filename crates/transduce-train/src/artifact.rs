@@ -113,9 +113,16 @@ pub fn load_weights(
     device: &Device,
 ) -> Result<Model, TrainError> {
     config.validate()?;
+    load_record(config.init(device), path)
+}
+
+/// Loads weights from a burnpack file into `module`; a file that does not fit is an error.
+pub fn load_record<M: Module>(module: M, path: &Path) -> Result<M, TrainError> {
     let record = ModuleRecord::load(path)
         .map_err(|e| TrainError::artifact(path, format!("cannot read weights: {e:?}")))?;
-    Ok(config.init(device).load_record(record))
+    module.try_load_record(record).map_err(|e| {
+        TrainError::artifact(path, format!("the weights do not fit the model of config.json: {e:?}"))
+    })
 }
 
 /// Saves a model's weights atomically.

@@ -17,7 +17,7 @@ use transduce_data::{Prepared, Seq2SeqBatcher};
 use transduce_nn::special::PAD;
 use transduce_nn::{Model, ModelConfig};
 
-use crate::artifact::{RunConfig, files, load_weights, save_weights, write_atomic, write_pairs};
+use crate::artifact::{RunConfig, files, load_record, save_weights, write_atomic, write_pairs};
 use crate::renderer::EpochLineRenderer;
 use crate::{EvalReport, Seq2SeqTrainee, TrainError, Translator};
 
@@ -131,7 +131,11 @@ pub fn train(
     let checkpoint = artifact_dir
         .join("checkpoint")
         .join(format!("model-{}.bpk", best.epoch));
-    let model: Model = load_weights(&config.model, &checkpoint, device)?;
+    let trainee = Seq2SeqTrainee {
+        model: config.model.init(device),
+        label_smoothing: training.label_smoothing,
+    };
+    let model: Model = load_record(trainee, &checkpoint)?.model;
     save_weights(&model, &artifact_dir.join(files::MODEL))?;
 
     let translator = Translator {
