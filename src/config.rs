@@ -8,16 +8,19 @@ use std::path::Path;
 use anyhow::{Context, bail};
 use serde_json::{Map, Value, json};
 use transduce_data::DataConfig;
-use transduce_nn::{ModelConfig, TransformerConfig};
+use transduce_nn::{BahdanauConfig, LuongConfig, ModelConfig, RnnSeq2SeqConfig, TransformerConfig};
 use transduce_train::TrainingConfig;
 use transduce_train::artifact::RunConfig;
 
 /// The architectures `--arch` accepts.
-pub const ARCHS: &[&str] = &["transformer"];
+pub const ARCHS: &[&str] = &["seq2seq", "luong", "bahdanau", "transformer"];
 
 /// The default config of an architecture (vocabulary sizes are filled in from the data later).
 pub fn default_model(arch: &str) -> anyhow::Result<ModelConfig> {
     match arch {
+        "seq2seq" => Ok(ModelConfig::Seq2seq(RnnSeq2SeqConfig::new(0, 0))),
+        "luong" => Ok(ModelConfig::Luong(LuongConfig::new(0, 0))),
+        "bahdanau" => Ok(ModelConfig::Bahdanau(BahdanauConfig::new(0, 0))),
         "transformer" => Ok(ModelConfig::Transformer(TransformerConfig::new(0, 0))),
         other => bail!("unknown architecture {other:?}; expected one of {ARCHS:?}"),
     }
@@ -45,6 +48,19 @@ pub fn read_config_file(path: &Path) -> anyhow::Result<Value> {
         bail!("{}: a config file must hold a JSON object", path.display());
     }
     Ok(value)
+}
+
+fn arch_of(v: &Value) -> Option<String> {
+    v.pointer("/model/arch")
+        .and_then(Value::as_str)
+        .map(String::from)
+}
+
+/// The architecture of a run: the flags' `model.arch`, else the file's, else `transformer`.
+pub fn resolve_arch(file: Option<&Value>, flags: &Value) -> String {
+    arch_of(flags)
+        .or_else(|| file.and_then(arch_of))
+        .unwrap_or_else(|| "transformer".to_string())
 }
 
 /// Builds the run config: defaults < `file` < `flags` (a partial `{"model", "training", "data"}` object).
@@ -134,7 +150,9 @@ mod tests {
             (c.training.epochs, c.training.lr, c.training.seed),
             (5, 0.01, 42)
         );
-        let ModelConfig::Transformer(t) = c.model;
+        let ModelConfig::Transformer(t) = c.model else {
+            panic!("the default architecture is the Transformer")
+        };
         assert_eq!(t.d_model, 32);
     }
 

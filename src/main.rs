@@ -6,10 +6,10 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, bail};
 use clap::{Parser, Subcommand, ValueEnum};
 use serde_json::json;
-use transduce::config::{flags, read_config_file, resolve};
+use transduce::config::{flags, read_config_file, resolve, resolve_arch};
 use transduce::device::DeviceSpec;
 use transduce_data::{Task, Tokenizer};
-use transduce_nn::ModelConfig;
+use transduce_nn::{CellKind, Score};
 use transduce_train::artifact::Artifact;
 use transduce_train::{Translator, train};
 
@@ -33,8 +33,34 @@ enum Command {
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
 enum ArchArg {
+    /// Sutskever et al. 2014: encoder-decoder with one fixed context vector.
+    Seq2seq,
+    /// Luong et al. 2015: global attention (dot, general, concat).
+    Luong,
+    /// Bahdanau et al. 2015: additive attention.
+    Bahdanau,
     /// Vaswani et al. 2017.
     Transformer,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+enum CellArg {
+    /// Elman's simple recurrent network.
+    Rnn,
+    /// Gated recurrent unit.
+    Gru,
+    /// Long short-term memory.
+    Lstm,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+enum ScoreArg {
+    /// `s · h`.
+    Dot,
+    /// `s · W_a h`.
+    General,
+    /// `v · tanh(W_a [s; h])`.
+    Concat,
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -63,6 +89,45 @@ struct TrainArgs {
     /// Architecture.
     #[arg(long, value_enum)]
     arch: Option<ArchArg>,
+    /// Recurrent cell (seq2seq, luong, bahdanau). [default: lstm; gru for bahdanau]
+    #[arg(long, value_enum)]
+    cell: Option<CellArg>,
+    /// Luong score function. [default: general]
+    #[arg(long, value_enum)]
+    score: Option<ScoreArg>,
+    /// seq2seq: read each source sentence backwards (Sutskever et al.'s trick).
+    #[arg(long)]
+    reverse_source: bool,
+    /// Recurrent models: bidirectional encoder (true/false). [default: false for seq2seq, true otherwise]
+    #[arg(long)]
+    bidirectional: Option<bool>,
+    /// Luong: feed the attentional state into the next step (true/false). [default: true]
+    #[arg(long)]
+    input_feeding: Option<bool>,
+    /// Layers (encoder and decoder each).
+    #[arg(long)]
+    layers: Option<usize>,
+    /// Transformer: model width. [default: 64]
+    #[arg(long)]
+    d_model: Option<usize>,
+    /// Transformer: attention heads. [default: 4]
+    #[arg(long)]
+    n_heads: Option<usize>,
+    /// Transformer: feed-forward width. [default: 256]
+    #[arg(long)]
+    d_ff: Option<usize>,
+    /// Recurrent models: hidden width. [default: 128]
+    #[arg(long)]
+    d_hidden: Option<usize>,
+    /// Recurrent models: embedding width. [default: 64]
+    #[arg(long)]
+    d_embedding: Option<usize>,
+    /// Dropout. [default: 0.1]
+    #[arg(long)]
+    dropout: Option<f64>,
+    /// Warmup steps of the learning-rate schedule. [default: 400]
+    #[arg(long)]
+    warmup_steps: Option<usize>,
     /// Built-in task (used when no --train file is given). [default: reverse]
     #[arg(long, value_enum)]
     task: Option<TaskArg>,
@@ -145,8 +210,48 @@ fn run_train(args: TrainArgs) -> anyhow::Result<()> {
         Some(path) => Some((path.as_path(), read_config_file(path)?)),
         None => None,
     };
+    let arch = match args.arch {
+        Some(a) => arch_name(a).to_string(),
+        None => resolve_arch(file.as_ref().map(|(_, v)| v), &json!({})),
+    };
+    let layers = args.layers.map(|v| json!(v));
+    let layer_keys = if arch == "transformer" {
+        ["n_encoder_layers", "n_decoder_layers"]
+    } else {
+        ["n_layers", "n_layers"]
+    };
     let overrides = flags(vec![
         ("model", "arch", args.arch.map(|a| json!(arch_name(a)))),
+        ("model", "cell", args.cell.map(|c| json!(cell(c)))),
+        ("model", "score", args.score.map(|c| json!(score(c)))),
+        (
+            "model",
+            "reverse_source",
+            args.reverse_source.then(|| json!(true)),
+        ),
+        (
+            "model",
+            "bidirectional",
+            args.bidirectional.map(|v| json!(v)),
+        ),
+        (
+            "model",
+            "input_feeding",
+            args.input_feeding.map(|v| json!(v)),
+        ),
+        ("model", layer_keys[0], layers.clone()),
+        ("model", layer_keys[1], layers),
+        ("model", "d_model", args.d_model.map(|v| json!(v))),
+        ("model", "n_heads", args.n_heads.map(|v| json!(v))),
+        ("model", "d_ff", args.d_ff.map(|v| json!(v))),
+        ("model", "d_hidden", args.d_hidden.map(|v| json!(v))),
+        ("model", "d_embedding", args.d_embedding.map(|v| json!(v))),
+        ("model", "dropout", args.dropout.map(|v| json!(v))),
+        (
+            "training",
+            "warmup_steps",
+            args.warmup_steps.map(|v| json!(v)),
+        ),
         ("data", "task", args.task.map(|t| json!(task(t)))),
         ("data", "train", args.train.as_ref().map(|p| json!(p))),
         (
@@ -168,12 +273,7 @@ fn run_train(args: TrainArgs) -> anyhow::Result<()> {
         prepared.codec.src_vocab.len(),
         prepared.codec.tgt_vocab.len(),
     );
-    match &mut config.model {
-        ModelConfig::Transformer(c) => {
-            c.src_vocab_size = src_vocab_size;
-            c.tgt_vocab_size = tgt_vocab_size;
-        }
-    }
+    config.model.set_vocab_sizes(src_vocab_size, tgt_vocab_size);
     config.model.validate()?;
 
     let s = &prepared.splits;
@@ -278,7 +378,26 @@ fn run_eval(args: EvalArgs) -> anyhow::Result<()> {
 
 fn arch_name(a: ArchArg) -> &'static str {
     match a {
+        ArchArg::Seq2seq => "seq2seq",
+        ArchArg::Luong => "luong",
+        ArchArg::Bahdanau => "bahdanau",
         ArchArg::Transformer => "transformer",
+    }
+}
+
+fn cell(c: CellArg) -> CellKind {
+    match c {
+        CellArg::Rnn => CellKind::Rnn,
+        CellArg::Gru => CellKind::Gru,
+        CellArg::Lstm => CellKind::Lstm,
+    }
+}
+
+fn score(s: ScoreArg) -> Score {
+    match s {
+        ScoreArg::Dot => Score::Dot,
+        ScoreArg::General => Score::General,
+        ScoreArg::Concat => Score::Concat,
     }
 }
 

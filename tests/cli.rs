@@ -40,24 +40,19 @@ fn assert_fails_with(out: &Output, expected: &str) {
     assert!(!stderr.contains("panicked"), "panicked: {stderr}");
 }
 
-const SMALL: &str = r#"{
-  "model": {"d_model": 32, "n_heads": 2, "d_ff": 64, "n_encoder_layers": 1, "n_decoder_layers": 1},
-  "training": {"epochs": 2, "batch_size": 32, "warmup_steps": 20},
-  "data": {"n_train": 400, "n_valid": 40, "n_test": 30, "min_len": 3, "max_len": 5}
-}"#;
+/// A config small enough to train in about a second.
+const QUICK: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/assets/configs/quick.json");
 
 #[test]
 fn train_then_translate_and_eval_round_trip() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("run");
-    let config = tmp.path().join("small.json");
-    std::fs::write(&config, SMALL).unwrap();
     let dir_s = dir.to_str().unwrap();
     let out = transduce(
         &[
             "train",
             "--config",
-            config.to_str().unwrap(),
+            QUICK,
             "--device",
             "flex",
             "--artifact-dir",

@@ -35,7 +35,10 @@ fn a_small_transformer_learns_to_reverse_short_digit_strings() {
     };
     let dir = tempfile::tempdir().unwrap();
     let report = train(&config, &prepared, &Device::flex(), dir.path()).unwrap();
-    println!("held-out exact match {:.3} (n = {})", report.test.exact_match, report.test.n);
+    println!(
+        "held-out exact match {:.3} (n = {})",
+        report.test.exact_match, report.test.n
+    );
     assert_eq!(report.epochs, EPOCHS);
     assert_eq!(report.test.n, 200);
     assert!(

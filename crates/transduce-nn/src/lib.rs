@@ -7,14 +7,23 @@
 //! This crate holds model maths only: no backend feature, no file I/O, no burn-train.
 #![warn(missing_docs)]
 
+pub mod bahdanau;
 pub mod batch;
+pub mod luong;
 pub mod model;
+pub mod rnn;
+pub mod rnn_seq2seq;
 pub mod seq2seq;
 pub mod special;
 pub mod transformer;
 
+pub use bahdanau::{Bahdanau, BahdanauConfig};
 pub use batch::Seq2SeqBatch;
+pub use luong::{Luong, LuongConfig};
 pub use model::{Model, ModelConfig, ModelMemory, ModelState};
+pub use rnn::attention::Score;
+pub use rnn::cell::CellKind;
+pub use rnn_seq2seq::{RnnSeq2Seq, RnnSeq2SeqConfig};
 pub use seq2seq::{BatchSelect, ConfigError, DecodeStep, Seq2Seq};
 pub use transformer::{Transformer, TransformerConfig};
 

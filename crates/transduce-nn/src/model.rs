@@ -2,17 +2,27 @@
 //!
 //! Training, decoding and the CLI work on [`Model`], which dispatches [`Seq2Seq`] to the
 //! architecture inside. Adding an architecture means adding one variant to each enum here.
+//! The memory and state of a [`Model`] must come from the same model; mixing architectures is
+//! a programming error and panics.
 
 use burn::prelude::*;
 use serde::{Deserialize, Serialize};
 
+use crate::rnn::{RecurrentMemory, RecurrentState};
 use crate::seq2seq::{BatchSelect, ConfigError, DecodeStep, Seq2Seq};
 use crate::transformer::{Transformer, TransformerConfig, TransformerMemory, TransformerState};
+use crate::{Bahdanau, BahdanauConfig, Luong, LuongConfig, RnnSeq2Seq, RnnSeq2SeqConfig};
 
 /// The configuration of any architecture, tagged by `"arch"` in JSON.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(tag = "arch", rename_all = "snake_case")]
 pub enum ModelConfig {
+    /// Sutskever et al. 2014: a fixed context vector.
+    Seq2seq(RnnSeq2SeqConfig),
+    /// Luong et al. 2015: global attention.
+    Luong(LuongConfig),
+    /// Bahdanau et al. 2015: additive attention.
+    Bahdanau(BahdanauConfig),
     /// Vaswani et al. 2017.
     Transformer(TransformerConfig),
 }
@@ -20,6 +30,12 @@ pub enum ModelConfig {
 /// A model of any architecture.
 #[derive(Module, Debug)]
 pub enum Model {
+    /// Sutskever et al. 2014.
+    Seq2seq(RnnSeq2Seq),
+    /// Luong et al. 2015.
+    Luong(Luong),
+    /// Bahdanau et al. 2015.
+    Bahdanau(Bahdanau),
     /// Vaswani et al. 2017.
     Transformer(Transformer),
 }
@@ -27,6 +43,8 @@ pub enum Model {
 /// The encoded source of any architecture.
 #[derive(Clone, Debug)]
 pub enum ModelMemory {
+    /// See [`RecurrentMemory`].
+    Recurrent(RecurrentMemory),
     /// See [`TransformerMemory`].
     Transformer(TransformerMemory),
 }
@@ -34,6 +52,8 @@ pub enum ModelMemory {
 /// The decoder state of any architecture.
 #[derive(Clone, Debug)]
 pub enum ModelState {
+    /// See [`RecurrentState`].
+    Recurrent(RecurrentState),
     /// See [`TransformerState`].
     Transformer(TransformerState),
 }
@@ -42,6 +62,9 @@ impl ModelConfig {
     /// The architecture's name, as given to `--arch`.
     pub fn arch(&self) -> &'static str {
         match self {
+            ModelConfig::Seq2seq(_) => "seq2seq",
+            ModelConfig::Luong(_) => "luong",
+            ModelConfig::Bahdanau(_) => "bahdanau",
             ModelConfig::Transformer(_) => "transformer",
         }
     }
@@ -49,7 +72,30 @@ impl ModelConfig {
     /// Checks every value before anything is built.
     pub fn validate(&self) -> Result<(), ConfigError> {
         match self {
+            ModelConfig::Seq2seq(c) => c.validate(),
+            ModelConfig::Luong(c) => c.validate(),
+            ModelConfig::Bahdanau(c) => c.validate(),
             ModelConfig::Transformer(c) => c.validate(),
+        }
+    }
+
+    /// Sets both vocabulary sizes.
+    pub fn set_vocab_sizes(&mut self, src: usize, tgt: usize) {
+        match self {
+            ModelConfig::Seq2seq(c) => (c.src_vocab_size, c.tgt_vocab_size) = (src, tgt),
+            ModelConfig::Luong(c) => (c.src_vocab_size, c.tgt_vocab_size) = (src, tgt),
+            ModelConfig::Bahdanau(c) => (c.src_vocab_size, c.tgt_vocab_size) = (src, tgt),
+            ModelConfig::Transformer(c) => (c.src_vocab_size, c.tgt_vocab_size) = (src, tgt),
+        }
+    }
+
+    /// The width the learning-rate schedule scales by (`d_model`, or the recurrent hidden width).
+    pub fn width(&self) -> usize {
+        match self {
+            ModelConfig::Seq2seq(c) => c.d_hidden,
+            ModelConfig::Luong(c) => c.d_hidden,
+            ModelConfig::Bahdanau(c) => c.d_hidden,
+            ModelConfig::Transformer(c) => c.d_model,
         }
     }
 
@@ -59,9 +105,24 @@ impl ModelConfig {
     /// If the config is invalid; call [`ModelConfig::validate`] first.
     pub fn init(&self, device: &Device) -> Model {
         match self {
+            ModelConfig::Seq2seq(c) => Model::Seq2seq(c.init(device)),
+            ModelConfig::Luong(c) => Model::Luong(c.init(device)),
+            ModelConfig::Bahdanau(c) => Model::Bahdanau(c.init(device)),
             ModelConfig::Transformer(c) => Model::Transformer(c.init(device)),
         }
     }
+}
+
+/// Runs `$body` with `$m` bound to the architecture inside a [`Model`] whose memory and state are recurrent.
+macro_rules! recurrent {
+    ($model:expr, $m:ident => $body:expr, $other:pat => $fallback:expr) => {
+        match $model {
+            Model::Seq2seq($m) => $body,
+            Model::Luong($m) => $body,
+            Model::Bahdanau($m) => $body,
+            $other => $fallback,
+        }
+    };
 }
 
 impl Seq2Seq for Model {
@@ -76,14 +137,17 @@ impl Seq2Seq for Model {
         tgt_mask_pad: Tensor<2, Bool>,
     ) -> Tensor<3> {
         match self {
+            Model::Seq2seq(m) => m.forward(src, src_mask_pad, tgt_in, tgt_mask_pad),
+            Model::Luong(m) => m.forward(src, src_mask_pad, tgt_in, tgt_mask_pad),
+            Model::Bahdanau(m) => m.forward(src, src_mask_pad, tgt_in, tgt_mask_pad),
             Model::Transformer(m) => m.forward(src, src_mask_pad, tgt_in, tgt_mask_pad),
         }
     }
 
     fn encode(&self, src: Tensor<2, Int>, src_mask_pad: Tensor<2, Bool>) -> ModelMemory {
-        match self {
-            Model::Transformer(m) => ModelMemory::Transformer(m.encode(src, src_mask_pad)),
-        }
+        recurrent!(self,
+            m => ModelMemory::Recurrent(m.encode(src, src_mask_pad)),
+            Model::Transformer(m) => ModelMemory::Transformer(m.encode(src, src_mask_pad)))
     }
 
     fn init_state(&self, memory: &ModelMemory) -> ModelState {
@@ -91,6 +155,10 @@ impl Seq2Seq for Model {
             (Model::Transformer(m), ModelMemory::Transformer(mem)) => {
                 ModelState::Transformer(m.init_state(mem))
             }
+            (model, ModelMemory::Recurrent(mem)) => recurrent!(model,
+                m => ModelState::Recurrent(m.init_state(mem)),
+                _ => panic!("a recurrent memory given to a Transformer")),
+            _ => panic!("a Transformer memory given to a recurrent model"),
         }
     }
 
@@ -109,19 +177,29 @@ impl Seq2Seq for Model {
                     attention: step.attention,
                 }
             }
+            (model, ModelMemory::Recurrent(mem), ModelState::Recurrent(st)) => {
+                let step = recurrent!(model,
+                    m => m.decode_step(mem, prev_tokens, st),
+                    _ => panic!("a recurrent memory given to a Transformer"));
+                DecodeStep {
+                    logits: step.logits,
+                    state: ModelState::Recurrent(step.state),
+                    attention: step.attention,
+                }
+            }
+            _ => panic!("memory and state of different architectures"),
         }
     }
 
     fn max_len(&self) -> Option<usize> {
-        match self {
-            Model::Transformer(m) => m.max_len(),
-        }
+        recurrent!(self, m => m.max_len(), Model::Transformer(m) => m.max_len())
     }
 }
 
 impl BatchSelect for ModelMemory {
     fn select_batch(self, indices: Tensor<1, Int>) -> Self {
         match self {
+            ModelMemory::Recurrent(m) => ModelMemory::Recurrent(m.select_batch(indices)),
             ModelMemory::Transformer(m) => ModelMemory::Transformer(m.select_batch(indices)),
         }
     }
@@ -130,6 +208,7 @@ impl BatchSelect for ModelMemory {
 impl BatchSelect for ModelState {
     fn select_batch(self, indices: Tensor<1, Int>) -> Self {
         match self {
+            ModelState::Recurrent(s) => ModelState::Recurrent(s.select_batch(indices)),
             ModelState::Transformer(s) => ModelState::Transformer(s.select_batch(indices)),
         }
     }

@@ -79,6 +79,33 @@ pub trait Seq2Seq {
     }
 }
 
+/// Teacher forcing by stepping: feeds `tgt_in` one position at a time through
+/// [`Seq2Seq::decode_step`] and stacks the logits, so that training and decoding share one code
+/// path (the recurrent models' `forward`).
+///
+/// # Shapes
+/// - src, src_mask_pad: `[batch_size, src_len]`
+/// - tgt_in: `[batch_size, tgt_len]`
+/// - output: `[batch_size, tgt_len, vocab_size]`
+pub fn teacher_forced<M: Seq2Seq>(
+    model: &M,
+    src: Tensor<2, Int>,
+    src_mask_pad: Tensor<2, Bool>,
+    tgt_in: Tensor<2, Int>,
+) -> Tensor<3> {
+    let [batch_size, tgt_len] = tgt_in.dims();
+    let memory = model.encode(src, src_mask_pad);
+    let mut state = model.init_state(&memory);
+    let mut logits = Vec::with_capacity(tgt_len);
+    for t in 0..tgt_len {
+        let tokens = tgt_in.clone().slice(s![.., t..t + 1]).reshape([batch_size]);
+        let step = model.decode_step(&memory, tokens, state);
+        state = step.state;
+        logits.push(step.logits);
+    }
+    Tensor::stack(logits, 1) // [batch, tgt_len, vocab]
+}
+
 impl BatchSelect for Tensor<2> {
     fn select_batch(self, indices: Tensor<1, Int>) -> Self {
         self.select(0, indices)

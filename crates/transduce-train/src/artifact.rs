@@ -121,7 +121,10 @@ pub fn load_record<M: Module>(module: M, path: &Path) -> Result<M, TrainError> {
     let record = ModuleRecord::load(path)
         .map_err(|e| TrainError::artifact(path, format!("cannot read weights: {e:?}")))?;
     module.try_load_record(record).map_err(|e| {
-        TrainError::artifact(path, format!("the weights do not fit the model of config.json: {e:?}"))
+        TrainError::artifact(
+            path,
+            format!("the weights do not fit the model of config.json: {e:?}"),
+        )
     })
 }
 

@@ -14,8 +14,8 @@ use burn::train::metric::{AccuracyMetric, LearningRateMetric, LossMetric, Perple
 use burn::train::{Learner, SupervisedTraining};
 use serde::Serialize;
 use transduce_data::{Prepared, Seq2SeqBatcher};
+use transduce_nn::Model;
 use transduce_nn::special::PAD;
-use transduce_nn::{Model, ModelConfig};
 
 use crate::artifact::{RunConfig, files, load_record, save_weights, write_atomic, write_pairs};
 use crate::renderer::EpochLineRenderer;
@@ -91,7 +91,7 @@ pub fn train(
         .with_epsilon(1e-9)
         .with_grad_clipping(grad_clipping)
         .init();
-    let d_model = model_width(&config.model);
+    let d_model = config.model.width();
     let schedule = NoamLrSchedulerConfig::new(training.noam_factor(d_model))
         .with_warmup_steps(training.warmup_steps)
         .with_model_size(d_model)
@@ -163,12 +163,6 @@ pub fn train(
         serde_json::to_string_pretty(&report).expect("reports serialise"),
     )?;
     Ok(report)
-}
-
-fn model_width(config: &ModelConfig) -> usize {
-    match config {
-        ModelConfig::Transformer(c) => c.d_model,
-    }
 }
 
 /// One row of `metrics.csv`.

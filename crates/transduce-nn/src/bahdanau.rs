@@ -1,0 +1,186 @@
+//! Additive attention (Bahdanau et al. 2015, "Neural Machine Translation by Jointly Learning to
+//! Align and Translate", <https://arxiv.org/abs/1409.0473>).
+//!
+//! The alignment is computed from the previous decoder state, and the context enters the
+//! recurrent step:
+//! ```text
+//! e_ti = v · tanh(W s_{t-1} + U h_i),   α_t = softmax(e_t),   c_t = Σ_i α_ti h_i
+//! s_t  = f(s_{t-1}, [y_{t-1}; c_t])
+//! o_t  = tanh(W_o [s_t; c_t; y_{t-1}] + b_o)      (the paper's deep output, with tanh for maxout)
+//! ŷ_t  = softmax(W_y o_t + b_y)
+//! ```
+//! The encoder is bidirectional by default, as in the paper; `s_0` is bridged from its final states.
+
+use burn::nn::{Dropout, DropoutConfig, Embedding, EmbeddingConfig, Linear, LinearConfig};
+use burn::prelude::*;
+
+use crate::rnn::attention::{RnnAttention, RnnAttentionConfig, Score};
+use crate::rnn::cell::CellKind;
+use crate::rnn::encoder::{RnnDecoderStack, RnnDecoderStackConfig};
+use crate::rnn::{RecurrentMemory, RecurrentState, SourceEncoder, SourceEncoderConfig};
+use crate::rnn_seq2seq::validate_recurrent;
+use crate::seq2seq::{ConfigError, DecodeStep, Seq2Seq, teacher_forced};
+
+/// Configuration of a [`Bahdanau`] model.
+#[derive(Config, Debug)]
+pub struct BahdanauConfig {
+    /// Source vocabulary size.
+    pub src_vocab_size: usize,
+    /// Target vocabulary size.
+    pub tgt_vocab_size: usize,
+    /// The recurrence: rnn (Elman), gru or lstm. Default: gru (as in the paper)
+    #[config(default = "CellKind::Gru")]
+    pub cell: CellKind,
+    /// Embedding width. Default: 64
+    #[config(default = 64)]
+    pub d_embedding: usize,
+    /// Hidden width of the decoder and of the encoder's output (split between directions). Default: 128
+    #[config(default = 128)]
+    pub d_hidden: usize,
+    /// Width of the alignment model's hidden layer. Default: 128
+    #[config(default = 128)]
+    pub d_attention: usize,
+    /// Layers of the encoder and of the decoder. Default: 1
+    #[config(default = 1)]
+    pub n_layers: usize,
+    /// Bidirectional encoder. Default: true
+    #[config(default = true)]
+    pub bidirectional: bool,
+    /// Dropout on embeddings, between layers and on `o_t`. Default: 0.1
+    #[config(default = 0.1)]
+    pub dropout: f64,
+}
+
+/// An encoder-decoder with Bahdanau's additive attention.
+#[derive(Module, Debug)]
+pub struct Bahdanau {
+    /// Source embedding, recurrent encoder and bridge.
+    encoder: SourceEncoder,
+    /// Target embeddings.
+    embedding: Embedding,
+    /// Decoder layers; the first takes `[y_{t-1}; c_t]`.
+    decoder: RnnDecoderStack,
+    /// The alignment model `v · tanh(W s + U h)`.
+    attention: RnnAttention,
+    /// `W_o`, `b_o`: `[s_t; c_t; y_{t-1}] -> o_t`.
+    deep_output: Linear,
+    /// `W_y`, `b_y`.
+    output: Linear,
+    /// Dropout on embeddings and on `o_t`.
+    dropout: Dropout,
+}
+
+impl BahdanauConfig {
+    /// Checks the values before anything is built.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        validate_recurrent(
+            (self.src_vocab_size, self.tgt_vocab_size),
+            self.d_embedding,
+            self.d_hidden,
+            self.n_layers,
+            self.bidirectional,
+            self.dropout,
+        )?;
+        if self.d_attention == 0 {
+            return Err(ConfigError("d_attention must be positive".into()));
+        }
+        Ok(())
+    }
+
+    /// Initialises the model.
+    ///
+    /// # Panics
+    /// If the config is invalid; call [`BahdanauConfig::validate`] first.
+    pub fn init(&self, device: &Device) -> Bahdanau {
+        if let Err(e) = self.validate() {
+            panic!("{e}");
+        }
+        let (d, e) = (self.d_hidden, self.d_embedding);
+        Bahdanau {
+            encoder: SourceEncoderConfig::new(
+                self.src_vocab_size,
+                self.cell,
+                e,
+                d,
+                self.n_layers,
+                self.bidirectional,
+                self.dropout,
+            )
+            .init(device),
+            embedding: EmbeddingConfig::new(self.tgt_vocab_size, e).init(device),
+            decoder: RnnDecoderStackConfig::new(self.cell, e + d, d)
+                .with_n_layers(self.n_layers)
+                .with_dropout(self.dropout)
+                .init(device),
+            attention: RnnAttentionConfig::new(Score::Concat, d, d, self.d_attention).init(device),
+            deep_output: LinearConfig::new(2 * d + e, d).init(device),
+            output: LinearConfig::new(d, self.tgt_vocab_size).init(device),
+            dropout: DropoutConfig::new(self.dropout).init(),
+        }
+    }
+}
+
+impl Seq2Seq for Bahdanau {
+    type Memory = RecurrentMemory;
+    type State = RecurrentState;
+
+    fn forward(
+        &self,
+        src: Tensor<2, Int>,
+        src_mask_pad: Tensor<2, Bool>,
+        tgt_in: Tensor<2, Int>,
+        _tgt_mask_pad: Tensor<2, Bool>,
+    ) -> Tensor<3> {
+        teacher_forced(self, src, src_mask_pad, tgt_in)
+    }
+
+    fn encode(&self, src: Tensor<2, Int>, src_mask_pad: Tensor<2, Bool>) -> RecurrentMemory {
+        let (outputs, init) = self.encoder.forward(src, src_mask_pad.clone(), false);
+        RecurrentMemory {
+            keys: self.attention.keys(outputs.clone()),
+            outputs,
+            src_mask_pad,
+            init,
+        }
+    }
+
+    fn init_state(&self, memory: &RecurrentMemory) -> RecurrentState {
+        RecurrentState {
+            layers: memory.init.clone(),
+            feed: None,
+        }
+    }
+
+    fn decode_step(
+        &self,
+        memory: &RecurrentMemory,
+        prev_tokens: Tensor<1, Int>,
+        state: RecurrentState,
+    ) -> DecodeStep<RecurrentState> {
+        let [batch_size] = prev_tokens.dims();
+        let y = self.dropout.forward(
+            self.embedding
+                .forward(prev_tokens.reshape([batch_size, 1]))
+                .squeeze_dim::<2>(1),
+        ); // [batch, d_embedding]
+        let (context, weights) = self.attention.forward(
+            state.top(),
+            memory.keys.clone(),
+            memory.outputs.clone(),
+            memory.src_mask_pad.clone(),
+        ); // c_t: [batch, d_hidden]
+        let (s, layers) = self.decoder.step(
+            Tensor::cat(vec![y.clone(), context.clone()], 1),
+            state.layers,
+        ); // [batch, d_hidden]
+        let o = self
+            .deep_output
+            .forward(Tensor::cat(vec![s, context, y], 1))
+            .tanh(); // [batch, d_hidden]
+        DecodeStep {
+            logits: self.output.forward(self.dropout.forward(o)),
+            state: RecurrentState { layers, feed: None },
+            attention: weights,
+        }
+    }
+}

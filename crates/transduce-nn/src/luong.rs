@@ -1,0 +1,198 @@
+//! Global attention (Luong et al. 2015, "Effective Approaches to Attention-based Neural Machine
+//! Translation", <https://arxiv.org/abs/1508.04025>).
+//!
+//! At each step the decoder state is compared with every encoder state:
+//! ```text
+//! s_t  = f(s_{t-1}, [y_{t-1}; s̃_{t-1}])         input feeding (or just y_{t-1})
+//! e_t  = [score(s_t, h_1) .. score(s_t, h_N)]     dot, general or concat (see rnn::attention)
+//! α_t  = softmax(e_t),   a_t = Σ_i α_ti h_i
+//! s̃_t = tanh(W_c [a_t; s_t] + b_c)              attentional state
+//! ŷ_t  = softmax(W_y s̃_t + b_y)
+//! ```
+
+use burn::nn::{Dropout, DropoutConfig, Embedding, EmbeddingConfig, Linear, LinearConfig};
+use burn::prelude::*;
+
+use crate::rnn::attention::{RnnAttention, RnnAttentionConfig, Score};
+use crate::rnn::cell::CellKind;
+use crate::rnn::encoder::{RnnDecoderStack, RnnDecoderStackConfig};
+use crate::rnn::{RecurrentMemory, RecurrentState, SourceEncoder, SourceEncoderConfig};
+use crate::rnn_seq2seq::validate_recurrent;
+use crate::seq2seq::{ConfigError, DecodeStep, Seq2Seq, teacher_forced};
+
+/// Configuration of a [`Luong`] model.
+#[derive(Config, Debug)]
+pub struct LuongConfig {
+    /// Source vocabulary size.
+    pub src_vocab_size: usize,
+    /// Target vocabulary size.
+    pub tgt_vocab_size: usize,
+    /// The recurrence: rnn (Elman), gru or lstm. Default: lstm
+    #[config(default = "CellKind::Lstm")]
+    pub cell: CellKind,
+    /// The score function. Default: general
+    #[config(default = "Score::General")]
+    pub score: Score,
+    /// Feed `s̃_{t-1}` into the next step. Default: true
+    #[config(default = true)]
+    pub input_feeding: bool,
+    /// Embedding width. Default: 64
+    #[config(default = 64)]
+    pub d_embedding: usize,
+    /// Hidden width of the decoder and of the encoder's output (split between directions). Default: 128
+    #[config(default = 128)]
+    pub d_hidden: usize,
+    /// Layers of the encoder and of the decoder. Default: 1
+    #[config(default = 1)]
+    pub n_layers: usize,
+    /// Bidirectional encoder. Default: true
+    #[config(default = true)]
+    pub bidirectional: bool,
+    /// Dropout on embeddings, between layers and on `s̃_t`. Default: 0.1
+    #[config(default = 0.1)]
+    pub dropout: f64,
+}
+
+/// An encoder-decoder with Luong's global attention.
+#[derive(Module, Debug)]
+pub struct Luong {
+    /// Source embedding, recurrent encoder and bridge.
+    encoder: SourceEncoder,
+    /// Target embeddings.
+    embedding: Embedding,
+    /// Decoder layers.
+    decoder: RnnDecoderStack,
+    /// The score function and its weights.
+    attention: RnnAttention,
+    /// `W_c`, `b_c`: `[a_t; s_t] -> s̃_t`.
+    combine: Linear,
+    /// `W_y`, `b_y`.
+    output: Linear,
+    /// Dropout on embeddings and on `s̃_t`.
+    dropout: Dropout,
+    /// Feed `s̃_{t-1}` into the next step.
+    input_feeding: bool,
+}
+
+impl LuongConfig {
+    /// Checks the values before anything is built.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        validate_recurrent(
+            (self.src_vocab_size, self.tgt_vocab_size),
+            self.d_embedding,
+            self.d_hidden,
+            self.n_layers,
+            self.bidirectional,
+            self.dropout,
+        )
+    }
+
+    /// Initialises the model.
+    ///
+    /// # Panics
+    /// If the config is invalid; call [`LuongConfig::validate`] first.
+    pub fn init(&self, device: &Device) -> Luong {
+        if let Err(e) = self.validate() {
+            panic!("{e}");
+        }
+        let d = self.d_hidden;
+        let d_input = self.d_embedding + if self.input_feeding { d } else { 0 };
+        Luong {
+            encoder: SourceEncoderConfig::new(
+                self.src_vocab_size,
+                self.cell,
+                self.d_embedding,
+                d,
+                self.n_layers,
+                self.bidirectional,
+                self.dropout,
+            )
+            .init(device),
+            embedding: EmbeddingConfig::new(self.tgt_vocab_size, self.d_embedding).init(device),
+            decoder: RnnDecoderStackConfig::new(self.cell, d_input, d)
+                .with_n_layers(self.n_layers)
+                .with_dropout(self.dropout)
+                .init(device),
+            attention: RnnAttentionConfig::new(self.score, d, d, d).init(device),
+            combine: LinearConfig::new(2 * d, d).init(device),
+            output: LinearConfig::new(d, self.tgt_vocab_size).init(device),
+            dropout: DropoutConfig::new(self.dropout).init(),
+            input_feeding: self.input_feeding,
+        }
+    }
+}
+
+impl Seq2Seq for Luong {
+    type Memory = RecurrentMemory;
+    type State = RecurrentState;
+
+    fn forward(
+        &self,
+        src: Tensor<2, Int>,
+        src_mask_pad: Tensor<2, Bool>,
+        tgt_in: Tensor<2, Int>,
+        _tgt_mask_pad: Tensor<2, Bool>,
+    ) -> Tensor<3> {
+        teacher_forced(self, src, src_mask_pad, tgt_in)
+    }
+
+    fn encode(&self, src: Tensor<2, Int>, src_mask_pad: Tensor<2, Bool>) -> RecurrentMemory {
+        let (outputs, init) = self.encoder.forward(src, src_mask_pad.clone(), false);
+        RecurrentMemory {
+            keys: self.attention.keys(outputs.clone()),
+            outputs,
+            src_mask_pad,
+            init,
+        }
+    }
+
+    fn init_state(&self, memory: &RecurrentMemory) -> RecurrentState {
+        let [batch_size, _, d_hidden] = memory.outputs.dims();
+        RecurrentState {
+            layers: memory.init.clone(),
+            feed: self
+                .input_feeding
+                .then(|| Tensor::zeros([batch_size, d_hidden], &memory.outputs.device())),
+        }
+    }
+
+    fn decode_step(
+        &self,
+        memory: &RecurrentMemory,
+        prev_tokens: Tensor<1, Int>,
+        state: RecurrentState,
+    ) -> DecodeStep<RecurrentState> {
+        let [batch_size] = prev_tokens.dims();
+        let y = self.dropout.forward(
+            self.embedding
+                .forward(prev_tokens.reshape([batch_size, 1]))
+                .squeeze_dim::<2>(1),
+        ); // [batch, d_embedding]
+        let x = match state.feed {
+            Some(feed) => Tensor::cat(vec![y, feed], 1), // [batch, d_embedding + d_hidden]
+            None => y,
+        };
+        let (s, layers) = self.decoder.step(x, state.layers); // [batch, d_hidden]
+        let (context, weights) = self.attention.forward(
+            s.clone(),
+            memory.keys.clone(),
+            memory.outputs.clone(),
+            memory.src_mask_pad.clone(),
+        );
+        let attentional = self
+            .combine
+            .forward(Tensor::cat(vec![context, s], 1))
+            .tanh(); // s̃_t: [batch, d_hidden]
+        let logits = self
+            .output
+            .forward(self.dropout.forward(attentional.clone()));
+        DecodeStep {
+            logits,
+            state: RecurrentState {
+                layers,
+                feed: self.input_feeding.then_some(attentional),
+            },
+            attention: weights,
+        }
+    }
+}

@@ -1,0 +1,298 @@
+//! Recurrent cells that can be stepped one token at a time with an explicit state.
+//!
+//! Elman (1990):
+//! ```text
+//! h_t = tanh(W_x x_t + W_h h_{t-1} + b)
+//! ```
+//! GRU (Cho et al. 2014):
+//! ```text
+//! r_t = σ(W_xr x_t + W_hr h_{t-1} + b_r)          reset gate
+//! z_t = σ(W_xz x_t + W_hz h_{t-1} + b_z)          update gate
+//! n_t = tanh(W_xn x_t + r_t ⊙ (W_hn h_{t-1} + b_hn) + b_n)
+//! h_t = (1 - z_t) ⊙ n_t + z_t ⊙ h_{t-1}
+//! ```
+//! LSTM (Hochreiter & Schmidhuber 1997, with a forget gate):
+//! ```text
+//! [i_t, f_t, g_t, o_t] = [σ, σ, tanh, σ](W_x x_t + W_h h_{t-1} + b)
+//! c_t = f_t ⊙ c_{t-1} + i_t ⊙ g_t,   h_t = o_t ⊙ tanh(c_t)
+//! ```
+//! The gates' weights are fused into one input projection `W_x` (applied to a whole sequence at
+//! once by [`Cell::project_input`]) and one hidden projection `W_h`, so a step costs one matmul.
+
+use burn::nn::{Initializer, Linear, LinearConfig};
+use burn::prelude::*;
+use burn::tensor::activation::sigmoid;
+use serde::{Deserialize, Serialize};
+
+use crate::BatchSelect;
+
+/// Which recurrence.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CellKind {
+    /// Elman's simple recurrent network.
+    Rnn,
+    /// Gated recurrent unit.
+    Gru,
+    /// Long short-term memory.
+    Lstm,
+}
+
+impl CellKind {
+    /// Number of gate blocks in the fused projections.
+    fn gates(&self) -> usize {
+        match self {
+            CellKind::Rnn => 1,
+            CellKind::Gru => 3,
+            CellKind::Lstm => 4,
+        }
+    }
+
+    /// The name given to `--cell`.
+    pub fn name(&self) -> &'static str {
+        match self {
+            CellKind::Rnn => "rnn",
+            CellKind::Gru => "gru",
+            CellKind::Lstm => "lstm",
+        }
+    }
+}
+
+/// Configuration of a [`Cell`].
+#[derive(Config, Debug)]
+pub struct CellConfig {
+    /// Which recurrence.
+    pub kind: CellKind,
+    /// Input width.
+    pub d_input: usize,
+    /// Hidden width.
+    pub d_hidden: usize,
+}
+
+/// One recurrent cell (one layer, one direction).
+#[derive(Module, Debug)]
+pub struct Cell {
+    /// Fused input projection `W_x` (with bias): `d_input -> gates * d_hidden`.
+    input: Linear,
+    /// Fused hidden projection `W_h`: `d_hidden -> gates * d_hidden` (bias only for the GRU's `b_hn`).
+    hidden: Linear,
+    /// Which recurrence (stored as its gate count: 1 rnn, 3 gru, 4 lstm).
+    gates: usize,
+    /// Hidden width.
+    d_hidden: usize,
+}
+
+/// A cell's state: `h`, and `c` for the LSTM. Each `[batch_size, d_hidden]`.
+#[derive(Clone, Debug)]
+pub struct CellState {
+    /// Hidden state.
+    pub h: Tensor<2>,
+    /// LSTM memory cell.
+    pub c: Option<Tensor<2>>,
+}
+
+impl CellConfig {
+    /// Initialises the cell with uniform weights in ±1/sqrt(d_hidden), as PyTorch does.
+    pub fn init(&self, device: &Device) -> Cell {
+        let g = self.kind.gates();
+        let bound = 1.0 / (self.d_hidden as f64).sqrt();
+        let init = Initializer::Uniform {
+            min: -bound,
+            max: bound,
+        };
+        Cell {
+            input: LinearConfig::new(self.d_input, g * self.d_hidden)
+                .with_initializer(init.clone())
+                .init(device),
+            hidden: LinearConfig::new(self.d_hidden, g * self.d_hidden)
+                .with_bias(self.kind == CellKind::Gru)
+                .with_initializer(init)
+                .init(device),
+            gates: g,
+            d_hidden: self.d_hidden,
+        }
+    }
+}
+
+impl Cell {
+    /// The zero state.
+    pub fn zero_state(&self, batch_size: usize, device: &Device) -> CellState {
+        let zeros = || Tensor::zeros([batch_size, self.d_hidden], device);
+        CellState {
+            h: zeros(),
+            c: (self.gates == 4).then(zeros),
+        }
+    }
+
+    /// Hidden width.
+    pub fn d_hidden(&self) -> usize {
+        self.d_hidden
+    }
+
+    /// Applies the input projection to every position at once.
+    ///
+    /// # Shapes
+    /// - x: `[batch_size, len, d_input]`
+    /// - output: `[batch_size, len, gates * d_hidden]`
+    pub fn project_input(&self, x: Tensor<3>) -> Tensor<3> {
+        self.input.forward(x)
+    }
+
+    /// One step from an input.
+    ///
+    /// # Shapes
+    /// - x: `[batch_size, d_input]`
+    pub fn step(&self, x: Tensor<2>, state: CellState) -> CellState {
+        self.step_projected(self.input.forward(x), state)
+    }
+
+    /// One step from an input already passed through [`Cell::project_input`].
+    ///
+    /// # Shapes
+    /// - x_proj: `[batch_size, gates * d_hidden]`
+    pub fn step_projected(&self, x_proj: Tensor<2>, state: CellState) -> CellState {
+        let d = self.d_hidden;
+        let h_proj = self.hidden.forward(state.h.clone()); // [batch, gates * d_hidden]
+        match self.gates {
+            1 => CellState {
+                h: (x_proj + h_proj).tanh(),
+                c: None,
+            },
+            3 => {
+                let gate = |t: &Tensor<2>, i: usize| t.clone().slice(s![.., i * d..(i + 1) * d]);
+                let r = sigmoid(gate(&x_proj, 0) + gate(&h_proj, 0));
+                let z = sigmoid(gate(&x_proj, 1) + gate(&h_proj, 1));
+                let n = (gate(&x_proj, 2) + r * gate(&h_proj, 2)).tanh();
+                let h = z.clone().neg().add_scalar(1.0) * n + z * state.h;
+                CellState { h, c: None }
+            }
+            _ => {
+                let gates = x_proj + h_proj; // [batch, 4 * d_hidden]
+                let gate = |i: usize| gates.clone().slice(s![.., i * d..(i + 1) * d]);
+                let (i, f, g, o) = (
+                    sigmoid(gate(0)),
+                    sigmoid(gate(1)),
+                    gate(2).tanh(),
+                    sigmoid(gate(3)),
+                );
+                let c = f * state.c.expect("an LSTM state has a memory cell") + i * g;
+                let h = o * c.clone().tanh();
+                CellState { h, c: Some(c) }
+            }
+        }
+    }
+}
+
+impl CellState {
+    /// Keeps `old` where `keep` is true (padding), `self` elsewhere.
+    ///
+    /// # Shapes
+    /// - keep: `[batch_size, 1]`
+    pub fn keep_where(self, keep: Tensor<2, Bool>, old: CellState) -> CellState {
+        let d = self.h.dims()[1];
+        let keep = keep.expand([self.h.dims()[0], d]);
+        CellState {
+            h: self.h.mask_where(keep.clone(), old.h),
+            c: match (self.c, old.c) {
+                (Some(c), Some(old_c)) => Some(c.mask_where(keep, old_c)),
+                _ => None,
+            },
+        }
+    }
+}
+
+impl BatchSelect for CellState {
+    fn select_batch(self, indices: Tensor<1, Int>) -> Self {
+        CellState {
+            h: self.h.select_batch(indices.clone()),
+            c: self.c.select_batch(indices),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use burn::module::Param;
+
+    /// Sets `W_x` `[d_in, d_out]`, its bias, and `W_h` `[d_hidden, d_out]` (`d_out = gates * d_hidden`).
+    fn set_weights(
+        cell: Cell,
+        w_x: Vec<f32>,
+        b: Vec<f32>,
+        w_h: Vec<f32>,
+        d_in: usize,
+        d_out: usize,
+        dev: &Device,
+    ) -> Cell {
+        let mut cell = cell;
+        let d_hidden = cell.d_hidden;
+        cell.input.weight = Param::from_data(TensorData::new(w_x, [d_in, d_out]), dev);
+        cell.input.bias = Some(Param::from_data(TensorData::new(b, [d_out]), dev));
+        cell.hidden.weight = Param::from_data(TensorData::new(w_h, [d_hidden, d_out]), dev);
+        cell
+    }
+
+    #[test]
+    fn elman_step_matches_a_hand_computation() {
+        // d_input 2, d_hidden 2. Linear weights are [d_in, d_out]: y = x W + b.
+        // x = [1, 2], h = [0.5, -1]
+        // x W_x = [1*0.1 + 2*0.3, 1*0.2 + 2*0.4] = [0.7, 1.0]; + b [0.1, -0.2] = [0.8, 0.8]
+        // h W_h = [0.5*0.5 + -1*0.7, 0.5*0.6 + -1*0.8] = [-0.45, -0.5]
+        // h' = tanh([0.35, 0.3]) = [0.336376, 0.291313]
+        let dev = Device::flex();
+        let cell = CellConfig::new(CellKind::Rnn, 2, 2).init(&dev);
+        let cell = set_weights(
+            cell,
+            vec![0.1, 0.2, 0.3, 0.4],
+            vec![0.1, -0.2],
+            vec![0.5, 0.6, 0.7, 0.8],
+            2,
+            2,
+            &dev,
+        );
+        let x = Tensor::<2>::from_data([[1.0, 2.0]], &dev);
+        let state = CellState {
+            h: Tensor::from_data([[0.5, -1.0]], &dev),
+            c: None,
+        };
+        let h: Vec<f32> = cell.step(x, state).h.into_data().try_to_vec().unwrap();
+        assert!(
+            (h[0] - 0.336376).abs() < 1e-5 && (h[1] - 0.291313).abs() < 1e-5,
+            "{h:?}"
+        );
+    }
+
+    #[test]
+    fn lstm_and_gru_steps_match_hand_computations() {
+        // d_input 1, d_hidden 1, every weight 0.5, biases 0, x = 1, h = 0, c = 0.
+        // LSTM: every gate pre-activation 0.5: i = f = o = σ(0.5) = 0.622459, g = tanh(0.5) = 0.462117
+        //       c = 0.622459 * 0.462117 = 0.287649, h = 0.622459 * tanh(0.287649) = 0.174270
+        // GRU:  r = z = σ(0.5); n = tanh(0.5 + r * 0) = 0.462117; h = (1 - 0.622459) * 0.462117 = 0.174468
+        let dev = Device::flex();
+        let lstm = CellConfig::new(CellKind::Lstm, 1, 1).init(&dev);
+        let lstm = set_weights(lstm, vec![0.5; 4], vec![0.0; 4], vec![0.5; 4], 1, 4, &dev);
+        let x = Tensor::<2>::from_data([[1.0]], &dev);
+        let s = lstm.step(x.clone(), lstm.zero_state(1, &dev));
+        let h: f32 = s.h.into_scalar();
+        let c: f32 = s.c.unwrap().into_scalar();
+        assert!(
+            (c - 0.287649).abs() < 1e-5 && (h - 0.174270).abs() < 1e-5,
+            "{c} {h}"
+        );
+
+        let mut gru = CellConfig::new(CellKind::Gru, 1, 1).init(&dev);
+        gru.input.weight = Param::from_data(TensorData::new(vec![0.5f32; 3], [1, 3]), &dev);
+        gru.input.bias = Some(Param::from_data(
+            TensorData::new(vec![0.0f32; 3], [3]),
+            &dev,
+        ));
+        gru.hidden.weight = Param::from_data(TensorData::new(vec![0.5f32; 3], [1, 3]), &dev);
+        gru.hidden.bias = Some(Param::from_data(
+            TensorData::new(vec![0.0f32; 3], [3]),
+            &dev,
+        ));
+        let h: f32 = gru.step(x, gru.zero_state(1, &dev)).h.into_scalar();
+        assert!((h - 0.174468).abs() < 1e-5, "{h}");
+    }
+}

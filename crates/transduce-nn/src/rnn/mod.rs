@@ -1,0 +1,192 @@
+//! The recurrent family's shared parts: cells, the (bidirectional) encoder, attention over its
+//! states, the bridge to the decoder's initial state, and the memory and state that the
+//! recurrent models' decoding steps pass around.
+
+pub mod attention;
+pub mod cell;
+pub mod elman;
+pub mod encoder;
+
+use burn::nn::{Dropout, DropoutConfig, Embedding, EmbeddingConfig, Linear, LinearConfig};
+use burn::prelude::*;
+
+use crate::BatchSelect;
+use cell::{CellKind, CellState};
+use encoder::{RnnEncoder, RnnEncoderConfig};
+
+/// Configuration of the recurrent models' [`SourceEncoder`].
+#[derive(Config, Debug)]
+pub struct SourceEncoderConfig {
+    /// Source vocabulary size.
+    pub src_vocab_size: usize,
+    /// Which recurrence.
+    pub cell: CellKind,
+    /// Embedding width.
+    pub d_embedding: usize,
+    /// Encoder output width (split between directions when bidirectional).
+    pub d_hidden: usize,
+    /// Layers (the decoder has as many).
+    pub n_layers: usize,
+    /// Read the source in both directions.
+    pub bidirectional: bool,
+    /// Dropout on embeddings and between layers.
+    pub dropout: f64,
+}
+
+/// Embeds and encodes the source, and bridges the final states to the decoder's initial states.
+#[derive(Module, Debug)]
+pub struct SourceEncoder {
+    /// Source token embeddings.
+    embedding: Embedding,
+    /// The recurrent layers.
+    rnn: RnnEncoder,
+    /// Bidirectional only: `h_0 = tanh(W_b [h_fwd; h_bwd] + b_b)` for each decoder layer.
+    bridge_h: Option<Linear>,
+    /// Bidirectional LSTM only: the same for the memory cell.
+    bridge_c: Option<Linear>,
+    /// Dropout on the embeddings.
+    dropout: Dropout,
+}
+
+/// The encoded source of a recurrent model.
+#[derive(Clone, Debug)]
+pub struct RecurrentMemory {
+    /// Encoder states: `[batch_size, src_len, d_hidden]`.
+    pub outputs: Tensor<3>,
+    /// Their key side for the attention (see [`attention::RnnAttention::keys`]).
+    pub keys: Tensor<3>,
+    /// Source padding mask: `[batch_size, src_len]`.
+    pub src_mask_pad: Tensor<2, Bool>,
+    /// The decoder's initial state per layer.
+    pub init: Vec<CellState>,
+}
+
+/// A recurrent decoder's state between steps.
+#[derive(Clone, Debug)]
+pub struct RecurrentState {
+    /// Per decoder layer.
+    pub layers: Vec<CellState>,
+    /// What the next step also takes as input: Luong's attentional state `s̃_{t-1}` (input
+    /// feeding); `None` when unused.
+    pub feed: Option<Tensor<2>>,
+}
+
+impl SourceEncoderConfig {
+    /// Initialises the encoder.
+    pub fn init(&self, device: &Device) -> SourceEncoder {
+        let bridge = || LinearConfig::new(self.d_hidden, self.d_hidden).init(device);
+        SourceEncoder {
+            embedding: EmbeddingConfig::new(self.src_vocab_size, self.d_embedding).init(device),
+            rnn: RnnEncoderConfig::new(self.cell, self.d_embedding, self.d_hidden)
+                .with_n_layers(self.n_layers)
+                .with_bidirectional(self.bidirectional)
+                .with_dropout(self.dropout)
+                .init(device),
+            bridge_h: self.bidirectional.then(bridge),
+            bridge_c: (self.bidirectional && self.cell == CellKind::Lstm).then(bridge),
+            dropout: DropoutConfig::new(self.dropout).init(),
+        }
+    }
+}
+
+impl SourceEncoder {
+    /// Encodes the source; with `reverse`, each sentence's real tokens are read in reverse order
+    /// (Sutskever et al.'s trick; padding stays at the end).
+    ///
+    /// # Shapes
+    /// - src, src_mask_pad: `[batch_size, src_len]`
+    /// - output: encoder states `[batch_size, src_len, d_hidden]` and the bridged initial states
+    pub fn forward(
+        &self,
+        src: Tensor<2, Int>,
+        src_mask_pad: Tensor<2, Bool>,
+        reverse: bool,
+    ) -> (Tensor<3>, Vec<CellState>) {
+        let src = if reverse {
+            reverse_real_tokens(src, src_mask_pad.clone())
+        } else {
+            src
+        };
+        let x = self.dropout.forward(self.embedding.forward(src)); // [batch, src_len, d_embedding]
+        let out = self.rnn.forward(x, src_mask_pad);
+        let init = out
+            .finals
+            .into_iter()
+            .map(|s| match &self.bridge_h {
+                Some(bridge_h) => CellState {
+                    h: bridge_h.forward(s.h).tanh(),
+                    c: match (&self.bridge_c, s.c) {
+                        (Some(bridge_c), Some(c)) => Some(bridge_c.forward(c).tanh()),
+                        (_, c) => c,
+                    },
+                },
+                None => s,
+            })
+            .collect();
+        (out.outputs, init)
+    }
+}
+
+/// Reverses each row's non-padding prefix: `[a b c <pad>] -> [c b a <pad>]`.
+///
+/// # Shapes
+/// - ids, mask_pad: `[batch_size, len]`
+pub fn reverse_real_tokens(ids: Tensor<2, Int>, mask_pad: Tensor<2, Bool>) -> Tensor<2, Int> {
+    let [batch_size, len] = ids.dims();
+    let device = ids.device();
+    let lens = mask_pad.bool_not().int().sum_dim(1); // [batch, 1]
+    let positions = Tensor::<1, Int>::arange(0..len as i64, &device)
+        .reshape([1, len])
+        .expand([batch_size, len]); // [batch, len]
+    let real = positions
+        .clone()
+        .lower(lens.clone().expand([batch_size, len]));
+    let reversed = lens.expand([batch_size, len]).sub_scalar(1) - positions.clone();
+    let index = positions.mask_where(real, reversed);
+    ids.gather(1, index)
+}
+
+impl RecurrentState {
+    /// The top decoder layer's hidden state: `[batch_size, d_hidden]`.
+    pub fn top(&self) -> Tensor<2> {
+        self.layers.last().expect("at least one layer").h.clone()
+    }
+}
+
+impl BatchSelect for RecurrentMemory {
+    fn select_batch(self, indices: Tensor<1, Int>) -> Self {
+        RecurrentMemory {
+            outputs: self.outputs.select_batch(indices.clone()),
+            keys: self.keys.select_batch(indices.clone()),
+            src_mask_pad: self.src_mask_pad.select_batch(indices.clone()),
+            init: self.init.select_batch(indices),
+        }
+    }
+}
+
+impl BatchSelect for RecurrentState {
+    fn select_batch(self, indices: Tensor<1, Int>) -> Self {
+        RecurrentState {
+            layers: self.layers.select_batch(indices.clone()),
+            feed: self.feed.select_batch(indices),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::test_util::{ids, test_device};
+
+    #[test]
+    fn reverses_only_the_real_tokens() {
+        let dev = test_device();
+        let (t, mask) = ids(&[&[4, 5, 6, 0], &[7, 8, 9, 10]], &dev);
+        let r: Vec<i64> = reverse_real_tokens(t, mask)
+            .into_data()
+            .convert::<i64>()
+            .try_to_vec()
+            .unwrap();
+        assert_eq!(r, vec![6, 5, 4, 0, 10, 9, 8, 7]);
+    }
+}

@@ -1,0 +1,196 @@
+//! Sequence to sequence learning with a fixed context (Sutskever et al. 2014, "Sequence to
+//! Sequence Learning with Neural Networks", <https://arxiv.org/abs/1409.3215>).
+//!
+//! The encoder reads the source; its final state is the one fixed-size context vector that
+//! initialises the decoder (through a learned bridge when the encoder is bidirectional):
+//! ```text
+//! h_t = f(x_t, h_{t-1})                       encoder, over the source (optionally reversed)
+//! s_0 = h_N                                   the context
+//! s_t = f(y_{t-1}, s_{t-1}),  p(y_t | y_<t, x) = softmax(W_y s_t + b_y)
+//! ```
+//! `f` is an Elman, GRU or LSTM cell. With `reverse_source`, each source sentence is read
+//! backwards (the paper's trick: it puts the first source words next to the first target words).
+//! There is no attention: each step reports all-zero attention weights.
+
+use burn::nn::{Dropout, DropoutConfig, Embedding, EmbeddingConfig, Linear, LinearConfig};
+use burn::prelude::*;
+
+use crate::rnn::cell::CellKind;
+use crate::rnn::encoder::{RnnDecoderStack, RnnDecoderStackConfig};
+use crate::rnn::{RecurrentMemory, RecurrentState, SourceEncoder, SourceEncoderConfig};
+use crate::seq2seq::{ConfigError, DecodeStep, Seq2Seq, teacher_forced};
+
+/// Configuration of an [`RnnSeq2Seq`].
+#[derive(Config, Debug)]
+pub struct RnnSeq2SeqConfig {
+    /// Source vocabulary size.
+    pub src_vocab_size: usize,
+    /// Target vocabulary size.
+    pub tgt_vocab_size: usize,
+    /// The recurrence: rnn (Elman), gru or lstm. Default: lstm
+    #[config(default = "CellKind::Lstm")]
+    pub cell: CellKind,
+    /// Embedding width. Default: 64
+    #[config(default = 64)]
+    pub d_embedding: usize,
+    /// Hidden width of the decoder and of the encoder's output (split between directions). Default: 128
+    #[config(default = 128)]
+    pub d_hidden: usize,
+    /// Layers of the encoder and of the decoder. Default: 1
+    #[config(default = 1)]
+    pub n_layers: usize,
+    /// Bidirectional encoder. Default: false
+    #[config(default = false)]
+    pub bidirectional: bool,
+    /// Dropout on embeddings, between layers and before the output layer. Default: 0.1
+    #[config(default = 0.1)]
+    pub dropout: f64,
+    /// Read each source sentence backwards. Default: false
+    #[config(default = false)]
+    pub reverse_source: bool,
+}
+
+/// The encoder-decoder without attention.
+#[derive(Module, Debug)]
+pub struct RnnSeq2Seq {
+    /// Source embedding, recurrent encoder and bridge.
+    encoder: SourceEncoder,
+    /// Target embeddings.
+    embedding: Embedding,
+    /// Decoder layers.
+    decoder: RnnDecoderStack,
+    /// `W_y`, `b_y`.
+    output: Linear,
+    /// Dropout on target embeddings and before the output layer.
+    dropout: Dropout,
+    /// Read the source backwards.
+    reverse_source: bool,
+}
+
+/// Checks the options the recurrent models share.
+pub(crate) fn validate_recurrent(
+    vocab: (usize, usize),
+    d_embedding: usize,
+    d_hidden: usize,
+    n_layers: usize,
+    bidirectional: bool,
+    dropout: f64,
+) -> Result<(), ConfigError> {
+    let err = |m: String| Err(ConfigError(m));
+    if vocab.0 == 0 || vocab.1 == 0 {
+        return err("vocabulary sizes must be positive".into());
+    }
+    if d_embedding == 0 || d_hidden == 0 {
+        return err("d_embedding and d_hidden must be positive".into());
+    }
+    if n_layers == 0 {
+        return err("n_layers must be at least 1".into());
+    }
+    if bidirectional && d_hidden % 2 != 0 {
+        return err(format!(
+            "a bidirectional encoder splits d_hidden between directions: it must be even, got {d_hidden}"
+        ));
+    }
+    if !(0.0..1.0).contains(&dropout) {
+        return err(format!("dropout must be in [0, 1), got {dropout}"));
+    }
+    Ok(())
+}
+
+impl RnnSeq2SeqConfig {
+    /// Checks the values before anything is built.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        validate_recurrent(
+            (self.src_vocab_size, self.tgt_vocab_size),
+            self.d_embedding,
+            self.d_hidden,
+            self.n_layers,
+            self.bidirectional,
+            self.dropout,
+        )
+    }
+
+    /// Initialises the model.
+    ///
+    /// # Panics
+    /// If the config is invalid; call [`RnnSeq2SeqConfig::validate`] first.
+    pub fn init(&self, device: &Device) -> RnnSeq2Seq {
+        if let Err(e) = self.validate() {
+            panic!("{e}");
+        }
+        RnnSeq2Seq {
+            encoder: SourceEncoderConfig::new(
+                self.src_vocab_size,
+                self.cell,
+                self.d_embedding,
+                self.d_hidden,
+                self.n_layers,
+                self.bidirectional,
+                self.dropout,
+            )
+            .init(device),
+            embedding: EmbeddingConfig::new(self.tgt_vocab_size, self.d_embedding).init(device),
+            decoder: RnnDecoderStackConfig::new(self.cell, self.d_embedding, self.d_hidden)
+                .with_n_layers(self.n_layers)
+                .with_dropout(self.dropout)
+                .init(device),
+            output: LinearConfig::new(self.d_hidden, self.tgt_vocab_size).init(device),
+            dropout: DropoutConfig::new(self.dropout).init(),
+            reverse_source: self.reverse_source,
+        }
+    }
+}
+
+impl Seq2Seq for RnnSeq2Seq {
+    type Memory = RecurrentMemory;
+    type State = RecurrentState;
+
+    fn forward(
+        &self,
+        src: Tensor<2, Int>,
+        src_mask_pad: Tensor<2, Bool>,
+        tgt_in: Tensor<2, Int>,
+        _tgt_mask_pad: Tensor<2, Bool>,
+    ) -> Tensor<3> {
+        teacher_forced(self, src, src_mask_pad, tgt_in)
+    }
+
+    fn encode(&self, src: Tensor<2, Int>, src_mask_pad: Tensor<2, Bool>) -> RecurrentMemory {
+        let (outputs, init) = self
+            .encoder
+            .forward(src, src_mask_pad.clone(), self.reverse_source);
+        RecurrentMemory {
+            keys: outputs.clone(),
+            outputs,
+            src_mask_pad,
+            init,
+        }
+    }
+
+    fn init_state(&self, memory: &RecurrentMemory) -> RecurrentState {
+        RecurrentState {
+            layers: memory.init.clone(),
+            feed: None,
+        }
+    }
+
+    fn decode_step(
+        &self,
+        memory: &RecurrentMemory,
+        prev_tokens: Tensor<1, Int>,
+        state: RecurrentState,
+    ) -> DecodeStep<RecurrentState> {
+        let [batch_size] = prev_tokens.dims();
+        let y = self
+            .embedding
+            .forward(prev_tokens.reshape([batch_size, 1]))
+            .squeeze_dim::<2>(1); // [batch, d_embedding]
+        let (s, layers) = self.decoder.step(self.dropout.forward(y), state.layers); // [batch, d_hidden]
+        let logits = self.output.forward(self.dropout.forward(s)); // [batch, vocab]
+        DecodeStep {
+            logits,
+            state: RecurrentState { layers, feed: None },
+            attention: Tensor::zeros(memory.src_mask_pad.dims(), &memory.src_mask_pad.device()),
+        }
+    }
+}
