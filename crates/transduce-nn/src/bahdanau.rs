@@ -184,3 +184,56 @@ impl Seq2Seq for Bahdanau {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::test_util::*;
+
+    fn config() -> BahdanauConfig {
+        BahdanauConfig::new(11, 13)
+            .with_d_embedding(6)
+            .with_d_hidden(8)
+            .with_d_attention(5)
+            .with_dropout(0.0)
+    }
+
+    #[test]
+    fn contract_for_every_cell_and_option() {
+        for cell in [CellKind::Rnn, CellKind::Gru, CellKind::Lstm] {
+            for (bidirectional, n_layers) in [(true, 1), (false, 2)] {
+                let model = config()
+                    .with_cell(cell)
+                    .with_bidirectional(bidirectional)
+                    .with_n_layers(n_layers)
+                    .init(&test_device());
+                assert_seq2seq_contract(&model, 13, true);
+            }
+        }
+    }
+
+    #[test]
+    fn gradients_reach_every_parameter() {
+        let dev = test_device().autodiff();
+        let model = config()
+            .with_cell(CellKind::Lstm)
+            .with_n_layers(2)
+            .with_dropout(0.1)
+            .init(&dev);
+        let (src, src_pad) = ids(&[&[4, 5, 6], &[7, 8, 0]], &dev);
+        let (tgt, tgt_pad) = ids(&[&[2, 4, 5], &[2, 9, 0]], &dev);
+        let loss = model
+            .forward(src, src_pad, tgt, tgt_pad)
+            .powi_scalar(2)
+            .mean();
+        assert_every_parameter_has_a_gradient(&model, loss);
+    }
+
+    #[test]
+    fn overfits_one_batch() {
+        assert_overfits_one_batch(
+            config().with_d_hidden(32).init(&test_device().autodiff()),
+            150,
+        );
+    }
+}

@@ -62,6 +62,93 @@ pub(crate) mod test_util {
         }
     }
 
+    /// The [`crate::Seq2Seq`] contract on a small batch: output shapes; cached step-by-step decoding
+    /// equals the teacher-forced forward; attention rows sum to 1 and are exactly 0 on source
+    /// padding (all zero for models without attention); more source padding changes nothing.
+    pub fn assert_seq2seq_contract<M: crate::Seq2Seq>(
+        model: &M,
+        vocab_size: usize,
+        has_attention: bool,
+    ) {
+        use burn::tensor::Tolerance;
+        let dev = test_device();
+        let (src, src_pad) = ids(&[&[4, 5, 6, 7], &[7, 8, 0, 0]], &dev);
+        let (tgt, tgt_pad) = ids(&[&[2, 4, 5, 6, 9], &[2, 9, 10, 3, 0]], &dev);
+        let logits = model.forward(src.clone(), src_pad.clone(), tgt.clone(), tgt_pad.clone());
+        assert_eq!(logits.dims(), [2, 5, vocab_size]);
+
+        let memory = model.encode(src, src_pad);
+        let mut state = model.init_state(&memory);
+        for t in 0..5 {
+            let tokens = tgt.clone().slice(s![.., t..t + 1]).reshape([2]);
+            let step = model.decode_step(&memory, tokens, state);
+            state = step.state;
+            let rows = if t < 4 { 0..2 } else { 0..1 }; // batch 1's last target position is padding
+            let expected = logits
+                .clone()
+                .slice(s![rows.clone(), t..t + 1, ..])
+                .reshape([rows.len(), vocab_size]);
+            step.logits
+                .slice(s![rows, ..])
+                .into_data()
+                .assert_approx_eq::<f32>(&expected.into_data(), Tolerance::rel_abs(1e-4, 1e-4));
+            assert_eq!(step.attention.dims(), [2, 4]);
+            let w: Vec<f32> = step.attention.into_data().try_to_vec().unwrap();
+            assert_eq!((w[6], w[7]), (0.0, 0.0), "attention on padding");
+            if has_attention {
+                assert!((w[..4].iter().sum::<f32>() - 1.0).abs() < 1e-5);
+                assert!((w[4..].iter().sum::<f32>() - 1.0).abs() < 1e-5);
+            } else {
+                assert!(w.iter().all(|&x| x == 0.0));
+            }
+        }
+
+        let (src_long, pad_long) = ids(&[&[4, 5, 6, 7, 0, 0], &[7, 8, 0, 0, 0, 0]], &dev);
+        let longer = model.forward(src_long, pad_long, tgt, tgt_pad);
+        longer
+            .into_data()
+            .assert_approx_eq::<f32>(&logits.into_data(), Tolerance::rel_abs(1e-4, 1e-4));
+    }
+
+    /// Trains `model` on one small batch with Adam and asserts the loss falls by 90%.
+    pub fn assert_overfits_one_batch<M: crate::Seq2Seq + Module>(model: M, steps: usize) {
+        use burn::nn::loss::CrossEntropyLossConfig;
+        use burn::optim::{AdamConfig, GradientsParams, Optimizer};
+        let dev = test_device().autodiff();
+        let (src, src_pad) = ids(&[&[4, 5, 6, 7], &[7, 8, 9, 0], &[5, 5, 4, 0]], &dev);
+        let (tgt_in, tgt_pad) = ids(
+            &[&[2, 7, 6, 5, 4], &[2, 9, 8, 7, 0], &[2, 4, 5, 5, 0]],
+            &dev,
+        );
+        let (tgt_out, _) = ids(
+            &[&[7, 6, 5, 4, 3], &[9, 8, 7, 3, 0], &[4, 5, 5, 3, 0]],
+            &dev,
+        );
+        let mut model = model;
+        let mut optim = AdamConfig::new().init();
+        let loss_of = |m: &M| {
+            let logits = m.forward(
+                src.clone(),
+                src_pad.clone(),
+                tgt_in.clone(),
+                tgt_pad.clone(),
+            );
+            let [b, t, v] = logits.dims();
+            CrossEntropyLossConfig::new()
+                .with_pad_tokens(Some(vec![crate::special::PAD]))
+                .init(&dev)
+                .forward(logits.reshape([b * t, v]), tgt_out.clone().reshape([b * t]))
+        };
+        let first: f32 = loss_of(&model).into_scalar();
+        for _ in 0..steps {
+            let loss = loss_of(&model);
+            let grads = GradientsParams::from_grads(loss.backward(), &model);
+            model = optim.step(1e-2, model, grads);
+        }
+        let last: f32 = loss_of(&model).into_scalar();
+        assert!(last < 0.1 * first, "loss {first} -> {last}");
+    }
+
     /// Back-propagates `loss` and asserts that every float parameter of `model` received a gradient.
     pub fn assert_every_parameter_has_a_gradient<M: Module>(model: &M, loss: Tensor<1>) {
         let grads = loss.backward();

@@ -196,3 +196,63 @@ impl Seq2Seq for Luong {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::test_util::*;
+
+    fn config(score: Score) -> LuongConfig {
+        LuongConfig::new(11, 13)
+            .with_score(score)
+            .with_d_embedding(6)
+            .with_d_hidden(8)
+            .with_dropout(0.0)
+    }
+
+    #[test]
+    fn contract_for_every_score_and_option() {
+        for score in [Score::Dot, Score::General, Score::Concat] {
+            for (input_feeding, bidirectional, cell) in [
+                (true, true, CellKind::Lstm),
+                (false, false, CellKind::Gru),
+                (true, false, CellKind::Rnn),
+            ] {
+                let model = config(score)
+                    .with_input_feeding(input_feeding)
+                    .with_bidirectional(bidirectional)
+                    .with_cell(cell)
+                    .with_n_layers(2)
+                    .init(&test_device());
+                assert_seq2seq_contract(&model, 13, true);
+            }
+        }
+    }
+
+    #[test]
+    fn gradients_reach_every_parameter() {
+        let dev = test_device().autodiff();
+        for score in [Score::Dot, Score::General, Score::Concat] {
+            let model = config(score).with_n_layers(2).with_dropout(0.1).init(&dev);
+            let (src, src_pad) = ids(&[&[4, 5, 6], &[7, 8, 0]], &dev);
+            let (tgt, tgt_pad) = ids(&[&[2, 4, 5], &[2, 9, 0]], &dev);
+            let loss = model
+                .forward(src, src_pad, tgt, tgt_pad)
+                .powi_scalar(2)
+                .mean();
+            assert_every_parameter_has_a_gradient(&model, loss);
+        }
+    }
+
+    #[test]
+    fn overfits_one_batch() {
+        for score in [Score::Dot, Score::General, Score::Concat] {
+            assert_overfits_one_batch(
+                config(score)
+                    .with_d_hidden(32)
+                    .init(&test_device().autodiff()),
+                150,
+            );
+        }
+    }
+}

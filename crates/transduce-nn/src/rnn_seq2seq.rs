@@ -194,3 +194,83 @@ impl Seq2Seq for RnnSeq2Seq {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::test_util::*;
+
+    fn config(cell: CellKind) -> RnnSeq2SeqConfig {
+        RnnSeq2SeqConfig::new(11, 13)
+            .with_cell(cell)
+            .with_d_embedding(6)
+            .with_d_hidden(8)
+            .with_dropout(0.0)
+    }
+
+    #[test]
+    fn contract_for_every_cell_and_option() {
+        for cell in [CellKind::Rnn, CellKind::Gru, CellKind::Lstm] {
+            for (bidirectional, reverse_source, n_layers) in
+                [(false, false, 1), (true, false, 2), (false, true, 2)]
+            {
+                let model = config(cell)
+                    .with_bidirectional(bidirectional)
+                    .with_reverse_source(reverse_source)
+                    .with_n_layers(n_layers)
+                    .init(&test_device());
+                assert_seq2seq_contract(&model, 13, false);
+            }
+        }
+    }
+
+    #[test]
+    fn gradients_reach_every_parameter() {
+        let dev = test_device().autodiff();
+        for cell in [CellKind::Rnn, CellKind::Gru, CellKind::Lstm] {
+            for bidirectional in [false, true] {
+                let model = config(cell)
+                    .with_bidirectional(bidirectional)
+                    .with_n_layers(2)
+                    .with_dropout(0.1)
+                    .init(&dev);
+                let (src, src_pad) = ids(&[&[4, 5, 6], &[7, 8, 0]], &dev);
+                let (tgt, tgt_pad) = ids(&[&[2, 4, 5], &[2, 9, 0]], &dev);
+                let loss = model
+                    .forward(src, src_pad, tgt, tgt_pad)
+                    .powi_scalar(2)
+                    .mean();
+                assert_every_parameter_has_a_gradient(&model, loss);
+            }
+        }
+    }
+
+    #[test]
+    fn overfits_one_batch() {
+        for cell in [CellKind::Rnn, CellKind::Gru, CellKind::Lstm] {
+            assert_overfits_one_batch(
+                config(cell)
+                    .with_d_hidden(32)
+                    .init(&test_device().autodiff()),
+                150,
+            );
+        }
+    }
+
+    #[test]
+    fn invalid_configs_are_rejected() {
+        assert!(
+            config(CellKind::Lstm)
+                .with_bidirectional(true)
+                .with_d_hidden(7)
+                .validate()
+                .unwrap_err()
+                .0
+                .contains("even")
+        );
+        assert!(config(CellKind::Lstm).with_n_layers(0).validate().is_err());
+        assert!(config(CellKind::Lstm).with_dropout(1.5).validate().is_err());
+        let json = r#"{"src_vocab_size": 5, "tgt_vocab_size": 5, "cell": "transistor"}"#;
+        assert!(serde_json::from_str::<RnnSeq2SeqConfig>(json).is_err());
+    }
+}

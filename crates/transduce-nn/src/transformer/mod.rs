@@ -548,6 +548,22 @@ mod tests {
     }
 
     #[test]
+    fn seq2seq_contract() {
+        for norm_first in [false, true] {
+            let model = config().with_norm_first(norm_first).init(&test_device());
+            assert_seq2seq_contract(&model, 13, true);
+        }
+    }
+
+    #[test]
+    fn overfits_one_batch() {
+        assert_overfits_one_batch(
+            config().with_d_model(32).init(&test_device().autodiff()),
+            150,
+        );
+    }
+
+    #[test]
     fn invalid_configs_are_rejected() {
         assert!(
             config()
