@@ -44,9 +44,10 @@ fn main() -> anyhow::Result<()> {
         codec: artifact.codec.clone(),
         device: device.clone(),
         batch_size: 32,
+        beam_width: 1,
     };
     let sources: Vec<String> = ["12345", "9081726", "555123"].map(String::from).to_vec();
-    for (src, hyp) in sources.iter().zip(translator.translate(&sources)) {
+    for (src, hyp) in sources.iter().zip(translator.translate(&sources)?) {
         println!("{src} -> {hyp}");
     }
 

@@ -63,22 +63,28 @@ pub fn resolve_arch(file: Option<&Value>, flags: &Value) -> String {
         .unwrap_or_else(|| "transformer".to_string())
 }
 
-/// Builds the run config: defaults < `file` < `flags` (a partial `{"model", "training", "data"}` object).
+/// Builds the run config: defaults (or a Transformer `preset`) < `file` < `flags` (a partial
+/// `{"model", "training", "data"}` object).
 ///
 /// The architecture is the flags' `model.arch`, else the file's, else `transformer`; a file
 /// written for another architecture keeps only its `training` and `data` sections. Keys that no
 /// config knows are an error (a typo would otherwise be ignored silently).
-pub fn resolve(file: Option<(&Path, Value)>, flags: Value) -> anyhow::Result<RunConfig> {
-    let arch_of = |v: &Value| {
-        v.pointer("/model/arch")
-            .and_then(Value::as_str)
-            .map(String::from)
+pub fn resolve(
+    file: Option<(&Path, Value)>,
+    flags: Value,
+    preset: Option<&str>,
+) -> anyhow::Result<RunConfig> {
+    let arch = resolve_arch(file.as_ref().map(|(_, v)| v), &flags);
+    let model = match preset {
+        None => default_model(&arch)?,
+        Some(name) if arch == "transformer" => ModelConfig::Transformer(
+            TransformerConfig::preset(name, 0, 0)
+                .ok_or_else(|| anyhow::anyhow!("unknown preset {name:?}"))?,
+        ),
+        Some(_) => bail!("presets are Transformer configurations; --arch is {arch}"),
     };
-    let arch = arch_of(&flags)
-        .or_else(|| file.as_ref().and_then(|(_, v)| arch_of(v)))
-        .unwrap_or_else(|| "transformer".to_string());
     let defaults = RunConfig {
-        model: default_model(&arch)?,
+        model,
         training: TrainingConfig::new(),
         data: DataConfig::default(),
     };
@@ -145,7 +151,7 @@ mod tests {
             ("training", "epochs", Some(json!(5))),
             ("training", "seed", None),
         ]);
-        let c = resolve(Some((Path::new("f.json"), file)), f).unwrap();
+        let c = resolve(Some((Path::new("f.json"), file)), f, None).unwrap();
         assert_eq!(
             (c.training.epochs, c.training.lr, c.training.seed),
             (5, 0.01, 42)
@@ -158,10 +164,11 @@ mod tests {
 
     #[test]
     fn a_saved_config_resolves_to_itself() {
-        let c = resolve(None, json!({})).unwrap();
+        let c = resolve(None, json!({}), None).unwrap();
         let again = resolve(
             Some((Path::new("c.json"), serde_json::to_value(&c).unwrap())),
             json!({}),
+            None,
         )
         .unwrap();
         assert_eq!(
@@ -175,14 +182,21 @@ mod tests {
         let err = resolve(
             Some((Path::new("f.json"), json!({"training": {"epoch": 3}}))),
             json!({}),
+            None,
         )
         .unwrap_err();
         assert!(
             err.to_string().contains("training.epoch") && err.to_string().contains("f.json"),
             "{err}"
         );
-        let err = resolve(None, json!({"training": {"epochs": "many"}})).unwrap_err();
+        let err = resolve(None, json!({"training": {"epochs": "many"}}), None).unwrap_err();
         assert!(err.to_string().contains("invalid configuration"), "{err}");
-        assert!(resolve(None, json!({"model": {"arch": "lstm9"}})).is_err());
+        assert!(resolve(None, json!({"model": {"arch": "lstm9"}}), None).is_err());
+        let base = resolve(None, json!({"model": {"n_heads": 16}}), Some("base")).unwrap();
+        let ModelConfig::Transformer(t) = base.model else {
+            panic!("presets are Transformers")
+        };
+        assert_eq!((t.d_model, t.n_heads, t.n_encoder_layers), (512, 16, 6));
+        assert!(resolve(None, json!({"model": {"arch": "luong"}}), Some("base")).is_err());
     }
 }

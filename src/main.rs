@@ -9,7 +9,7 @@ use serde_json::json;
 use transduce::config::{flags, read_config_file, resolve, resolve_arch};
 use transduce::device::DeviceSpec;
 use transduce_data::{Task, Tokenizer};
-use transduce_nn::{CellKind, Score};
+use transduce_nn::{CellKind, Positions, Score};
 use transduce_train::artifact::Artifact;
 use transduce_train::{Translator, train};
 
@@ -41,6 +41,24 @@ enum ArchArg {
     Bahdanau,
     /// Vaswani et al. 2017.
     Transformer,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+enum PresetArg {
+    /// N=2, d_model 64, 4 heads, d_ff 256.
+    Tiny,
+    /// N=3, d_model 256, 4 heads, d_ff 512.
+    Small,
+    /// The paper's base: N=6, d_model 512, 8 heads, d_ff 2048.
+    Base,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+enum PositionsArg {
+    /// The paper's sinusoids (no length limit).
+    Sinusoidal,
+    /// A learned table of --max-len positions.
+    Learned,
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -107,6 +125,27 @@ struct TrainArgs {
     /// Layers (encoder and decoder each).
     #[arg(long)]
     layers: Option<usize>,
+    /// Transformer preset: tiny (the defaults), small (N=3, d_model 256) or base (the paper's N=6, d_model 512).
+    #[arg(long, value_enum)]
+    preset: Option<PresetArg>,
+    /// Transformer: sinusoidal or learned positions. [default: sinusoidal]
+    #[arg(long, value_enum)]
+    positions: Option<PositionsArg>,
+    /// Transformer: longest sequence of the learned position table. [default: 256]
+    #[arg(long)]
+    max_len: Option<usize>,
+    /// Transformer: one embedding table for source and target (implies --joint-vocab).
+    #[arg(long)]
+    share_embeddings: bool,
+    /// Transformer: tie the output projection to the target embeddings.
+    #[arg(long)]
+    tie_output: bool,
+    /// Transformer: pre-norm instead of the paper's post-norm.
+    #[arg(long)]
+    norm_first: bool,
+    /// One vocabulary for source and target.
+    #[arg(long)]
+    joint_vocab: bool,
     /// Transformer: model width. [default: 64]
     #[arg(long)]
     d_model: Option<usize>,
@@ -168,6 +207,9 @@ struct TranslateArgs {
     /// Read source lines from this file instead of stdin.
     #[arg(long)]
     input: Option<PathBuf>,
+    /// Beam width (1 = greedy).
+    #[arg(long, default_value_t = 1)]
+    beam: usize,
     /// Backend: flex, ndarray, wgpu, cuda or auto.
     #[arg(long, default_value = "auto")]
     device: DeviceSpec,
@@ -187,6 +229,9 @@ struct EvalArgs {
     /// Print a JSON object (`exact_match`, `n`) instead of text.
     #[arg(long)]
     json: bool,
+    /// Beam width (1 = greedy).
+    #[arg(long, default_value_t = 1)]
+    beam: usize,
     /// Backend: flex, ndarray, wgpu, cuda or auto.
     #[arg(long, default_value = "auto")]
     device: DeviceSpec,
@@ -242,6 +287,24 @@ fn run_train(args: TrainArgs) -> anyhow::Result<()> {
         ("model", layer_keys[0], layers.clone()),
         ("model", layer_keys[1], layers),
         ("model", "d_model", args.d_model.map(|v| json!(v))),
+        (
+            "model",
+            "positions",
+            args.positions.map(|p| json!(positions(p))),
+        ),
+        ("model", "max_len", args.max_len.map(|v| json!(v))),
+        (
+            "model",
+            "share_embeddings",
+            args.share_embeddings.then(|| json!(true)),
+        ),
+        ("model", "tie_output", args.tie_output.then(|| json!(true))),
+        ("model", "norm_first", args.norm_first.then(|| json!(true))),
+        (
+            "data",
+            "joint_vocab",
+            (args.joint_vocab || args.share_embeddings).then(|| json!(true)),
+        ),
         ("model", "n_heads", args.n_heads.map(|v| json!(v))),
         ("model", "d_ff", args.d_ff.map(|v| json!(v))),
         ("model", "d_hidden", args.d_hidden.map(|v| json!(v))),
@@ -264,7 +327,8 @@ fn run_train(args: TrainArgs) -> anyhow::Result<()> {
         ("training", "lr", args.lr.map(|v| json!(v))),
         ("training", "seed", args.seed.map(|v| json!(v))),
     ]);
-    let mut config = resolve(file, overrides)?;
+    let preset = args.preset.map(preset_name);
+    let mut config = resolve(file, overrides, preset)?;
     config.training.validate()?;
     config.data.validate()?;
 
@@ -310,7 +374,11 @@ fn open(
     artifact_dir: &Path,
     device: &DeviceSpec,
     batch_size: usize,
+    beam_width: usize,
 ) -> anyhow::Result<(Artifact, Translator)> {
+    if beam_width == 0 {
+        bail!("--beam must be at least 1");
+    }
     let device = device.device().map_err(anyhow::Error::msg)?;
     let artifact = Artifact::open(artifact_dir)?;
     let model = artifact.load_model(&device)?;
@@ -319,12 +387,13 @@ fn open(
         codec: artifact.codec.clone(),
         device,
         batch_size,
+        beam_width,
     };
     Ok((artifact, translator))
 }
 
 fn run_translate(args: TranslateArgs) -> anyhow::Result<()> {
-    let (_, translator) = open(&args.artifact_dir, &args.device, args.batch_size)?;
+    let (_, translator) = open(&args.artifact_dir, &args.device, args.batch_size, args.beam)?;
     let (name, reader): (String, Box<dyn BufRead>) = match &args.input {
         Some(path) => {
             let file = std::fs::File::open(path)
@@ -350,7 +419,10 @@ fn run_translate(args: TranslateArgs) -> anyhow::Result<()> {
         }
     }
     let mut out = BufWriter::new(std::io::stdout().lock());
-    for translation in translator.translate(&lines) {
+    let translations = translator
+        .translate(&lines)
+        .with_context(|| format!("{name}"))?;
+    for translation in translations {
         writeln!(out, "{translation}")?;
     }
     out.flush()?;
@@ -358,12 +430,13 @@ fn run_translate(args: TranslateArgs) -> anyhow::Result<()> {
 }
 
 fn run_eval(args: EvalArgs) -> anyhow::Result<()> {
-    let (artifact, translator) = open(&args.artifact_dir, &args.device, args.batch_size)?;
+    let (artifact, translator) =
+        open(&args.artifact_dir, &args.device, args.batch_size, args.beam)?;
     let pairs = match &args.test {
         Some(path) => transduce_data::read_tsv(path, false)?.0,
         None => artifact.test_pairs()?,
     };
-    let (report, _) = translator.evaluate(&pairs);
+    let (report, _) = translator.evaluate(&pairs)?;
     if args.json {
         println!("{}", serde_json::to_string(&report)?);
     } else {
@@ -382,6 +455,21 @@ fn arch_name(a: ArchArg) -> &'static str {
         ArchArg::Luong => "luong",
         ArchArg::Bahdanau => "bahdanau",
         ArchArg::Transformer => "transformer",
+    }
+}
+
+fn preset_name(p: PresetArg) -> &'static str {
+    match p {
+        PresetArg::Tiny => "tiny",
+        PresetArg::Small => "small",
+        PresetArg::Base => "base",
+    }
+}
+
+fn positions(p: PositionsArg) -> Positions {
+    match p {
+        PositionsArg::Sinusoidal => Positions::Sinusoidal,
+        PositionsArg::Learned => Positions::Learned,
     }
 }
 

@@ -38,6 +38,8 @@ pub struct DataConfig {
     pub tokenizer: Option<Tokenizer>,
     /// Minimum count of a token to enter the vocabulary. Default: 1
     pub min_freq: usize,
+    /// One vocabulary for both sides (needed for shared embeddings). Default: false
+    pub joint_vocab: bool,
 }
 
 impl Default for DataConfig {
@@ -56,6 +58,7 @@ impl Default for DataConfig {
             skip_bad_lines: false,
             tokenizer: None,
             min_freq: 1,
+            joint_vocab: false,
         }
     }
 }
@@ -151,7 +154,13 @@ impl DataConfig {
     pub fn prepare(&self, seed: u64) -> Result<(Prepared, LoadReport), DataError> {
         let (splits, report) = self.load(seed)?;
         let tokenizer = self.tokenizer();
-        let codec = Codec::build(&splits.train, tokenizer, tokenizer, self.min_freq);
+        let codec = Codec::build(
+            &splits.train,
+            tokenizer,
+            tokenizer,
+            self.min_freq,
+            self.joint_vocab,
+        );
         Ok((Prepared { splits, codec }, report))
     }
 }

@@ -16,12 +16,14 @@ pub struct Codec {
 }
 
 impl Codec {
-    /// Builds both vocabularies from `train` (tokens seen at least `min_freq` times).
+    /// Builds both vocabularies from `train` (tokens seen at least `min_freq` times); with
+    /// `joint`, one vocabulary of both sides serves both (needed for shared embeddings).
     pub fn build(
         train: &[Pair],
         src_tokenizer: Tokenizer,
         tgt_tokenizer: Tokenizer,
         min_freq: usize,
+        joint: bool,
     ) -> Self {
         let src: Vec<Vec<String>> = train
             .iter()
@@ -31,11 +33,20 @@ impl Codec {
             .iter()
             .map(|p| tgt_tokenizer.tokenize(&p.tgt))
             .collect();
+        let (src_vocab, tgt_vocab) = if joint {
+            let vocab = Vocab::build(src.iter().chain(&tgt).map(Vec::as_slice), min_freq, None);
+            (vocab.clone(), vocab)
+        } else {
+            (
+                Vocab::build(src.iter().map(Vec::as_slice), min_freq, None),
+                Vocab::build(tgt.iter().map(Vec::as_slice), min_freq, None),
+            )
+        };
         Codec {
             src_tokenizer,
             tgt_tokenizer,
-            src_vocab: Vocab::build(src.iter().map(Vec::as_slice), min_freq, None),
-            tgt_vocab: Vocab::build(tgt.iter().map(Vec::as_slice), min_freq, None),
+            src_vocab,
+            tgt_vocab,
         }
     }
 
@@ -82,10 +93,16 @@ mod tests {
     #[test]
     fn round_trips_known_tokens_and_maps_unknown_ones_to_unk() {
         let train = vec![Pair::new("123", "321"), Pair::new("45", "54")];
-        let codec = Codec::build(&train, Tokenizer::Char, Tokenizer::Char, 1);
+        let codec = Codec::build(&train, Tokenizer::Char, Tokenizer::Char, 1, false);
         assert_eq!(codec.decode_tgt(&codec.encode_tgt("5432")), "5432");
         assert_eq!(codec.encode_src("9"), vec![transduce_nn::special::UNK]);
         let ex = codec.examples(&train);
         assert_eq!(ex[1].src.len(), 2);
+        let words = vec![Pair::new("a b", "x"), Pair::new("b", "y z")];
+        let joint = Codec::build(&words, Tokenizer::Word, Tokenizer::Word, 1, true);
+        assert_eq!(joint.src_vocab, joint.tgt_vocab);
+        assert_eq!(joint.src_vocab.len(), 4 + 5);
+        let separate = Codec::build(&words, Tokenizer::Word, Tokenizer::Word, 1, false);
+        assert_eq!(separate.src_vocab.len(), 4 + 2);
     }
 }

@@ -25,7 +25,7 @@ pub use rnn::attention::Score;
 pub use rnn::cell::CellKind;
 pub use rnn_seq2seq::{RnnSeq2Seq, RnnSeq2SeqConfig};
 pub use seq2seq::{BatchSelect, ConfigError, DecodeStep, Seq2Seq};
-pub use transformer::{Transformer, TransformerConfig};
+pub use transformer::{Positions, Transformer, TransformerConfig};
 
 #[cfg(test)]
 pub(crate) mod test_util {
@@ -113,7 +113,7 @@ pub(crate) mod test_util {
     /// Trains `model` on one small batch with Adam and asserts the loss falls by 90%.
     pub fn assert_overfits_one_batch<M: crate::Seq2Seq + Module>(model: M, steps: usize) {
         use burn::nn::loss::CrossEntropyLossConfig;
-        use burn::optim::{AdamConfig, GradientsParams, Optimizer};
+        use burn::optim::{AdamConfig, GradientsParams};
         let dev = test_device().autodiff();
         let (src, src_pad) = ids(&[&[4, 5, 6, 7], &[7, 8, 9, 0], &[5, 5, 4, 0]], &dev);
         let (tgt_in, tgt_pad) = ids(

@@ -99,6 +99,16 @@ impl ModelConfig {
         }
     }
 
+    /// The longest source or target the model will take, if it has a limit (learned positions).
+    pub fn max_len(&self) -> Option<usize> {
+        match self {
+            ModelConfig::Transformer(c) if c.positions == crate::Positions::Learned => {
+                Some(c.max_len)
+            }
+            _ => None,
+        }
+    }
+
     /// Initialises the model.
     ///
     /// # Panics

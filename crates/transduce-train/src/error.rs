@@ -19,6 +19,9 @@ pub enum TrainError {
         /// What went wrong.
         message: String,
     },
+    /// Input that the model cannot take.
+    #[error("{0}")]
+    Input(String),
     /// The learner stopped with an error.
     #[error("training failed: {0}")]
     Training(String),

@@ -3,7 +3,10 @@
 use burn::prelude::*;
 use serde::Serialize;
 use transduce_data::{Codec, Pair, pad_ids};
-use transduce_decode::{Hypothesis, greedy};
+use transduce_decode::{BeamConfig, Hypothesis, beam_search, greedy};
+use transduce_nn::Seq2Seq;
+
+use crate::TrainError;
 use transduce_nn::Model;
 
 /// A model with its tokenizers and vocabularies, ready to translate text.
@@ -16,6 +19,8 @@ pub struct Translator {
     pub device: Device,
     /// Sentences decoded together.
     pub batch_size: usize,
+    /// Beam width (1 = greedy).
+    pub beam_width: usize,
 }
 
 /// How well a model reproduces references.
@@ -28,19 +33,32 @@ pub struct EvalReport {
 }
 
 impl Translator {
-    /// Greedy translations of `sources`, in order. Empty sources give empty translations.
+    /// Translations of `sources`, in order. Empty sources give empty translations.
     ///
-    /// Sentences are decoded in batches of similar length.
-    pub fn translate(&self, sources: &[String]) -> Vec<String> {
+    /// Sentences are decoded in batches of similar length. A source longer than the model's
+    /// position table (learned positions) is an error naming its index (1-based).
+    pub fn translate(&self, sources: &[String]) -> Result<Vec<String>, TrainError> {
         let ids: Vec<Vec<usize>> = sources.iter().map(|s| self.codec.encode_src(s)).collect();
-        self.decode(&ids)
+        Ok(self
+            .decode(&ids)?
             .into_iter()
             .map(|h| h.map_or_else(String::new, |h| self.codec.decode_tgt(&h.tokens)))
-            .collect()
+            .collect())
     }
 
-    /// Greedy hypotheses for id sequences, in order (`None` for empty ones).
-    pub fn decode(&self, sources: &[Vec<usize>]) -> Vec<Option<Hypothesis>> {
+    /// Hypotheses for id sequences, in order (`None` for empty ones): greedy, or beam search
+    /// when `beam_width > 1`.
+    pub fn decode(&self, sources: &[Vec<usize>]) -> Result<Vec<Option<Hypothesis>>, TrainError> {
+        let limit = self.model.max_len();
+        if let Some(max_len) = limit
+            && let Some(i) = sources.iter().position(|s| s.len() > max_len)
+        {
+            return Err(TrainError::Input(format!(
+                "sentence {} has {} tokens, more than the {max_len} positions the model was built for (max_len)",
+                i + 1,
+                sources[i].len()
+            )));
+        }
         let mut order: Vec<usize> = (0..sources.len())
             .filter(|&i| !sources[i].is_empty())
             .collect();
@@ -50,19 +68,29 @@ impl Translator {
             let rows: Vec<Vec<usize>> = chunk.iter().map(|&i| sources[i].clone()).collect();
             let longest = rows.iter().map(Vec::len).max().unwrap_or(0);
             let (src, mask) = pad_ids(rows, &self.device);
-            let hyps = greedy(&self.model, src, mask, 2 * longest + 10);
+            let max_len = (2 * longest + 10).min(limit.map_or(usize::MAX, |m| m - 1));
+            let hyps = if self.beam_width > 1 {
+                beam_search(
+                    &self.model,
+                    src,
+                    mask,
+                    &BeamConfig::new(self.beam_width, max_len),
+                )
+            } else {
+                greedy(&self.model, src, mask, max_len)
+            };
             for (&i, hyp) in chunk.iter().zip(hyps) {
                 out[i] = Some(hyp);
             }
         }
-        out
+        Ok(out)
     }
 
     /// Translates the sources of `pairs` and compares each with its reference, after the
     /// reference goes through the same tokenisation (so `word` compares token sequences).
-    pub fn evaluate(&self, pairs: &[Pair]) -> (EvalReport, Vec<String>) {
+    pub fn evaluate(&self, pairs: &[Pair]) -> Result<(EvalReport, Vec<String>), TrainError> {
         let sources: Vec<String> = pairs.iter().map(|p| p.src.clone()).collect();
-        let hyps = self.translate(&sources);
+        let hyps = self.translate(&sources)?;
         let tok = &self.codec.tgt_tokenizer;
         let correct = pairs
             .iter()
@@ -78,6 +106,6 @@ impl Translator {
             },
             n,
         };
-        (report, hyps)
+        Ok((report, hyps))
     }
 }

@@ -61,6 +61,10 @@ pub fn train(
     write_pairs(&artifact_dir.join(files::VALID), &data.splits.valid)?;
     write_pairs(&artifact_dir.join(files::TEST), &data.splits.test)?;
 
+    if let Some(max_len) = config.model.max_len() {
+        check_lengths(data, max_len)?;
+    }
+
     let training = &config.training;
     device.seed(training.seed);
     let train_device = device.clone().autodiff();
@@ -143,13 +147,14 @@ pub fn train(
         codec: data.codec.clone(),
         device: device.clone(),
         batch_size: 256,
+        beam_width: 1,
     };
     let held_out = if data.splits.test.is_empty() {
         &data.splits.valid
     } else {
         &data.splits.test
     };
-    let (test, _) = translator.evaluate(held_out);
+    let (test, _) = translator.evaluate(held_out)?;
     let report = TrainReport {
         arch: config.model.arch().to_string(),
         n_params,
@@ -163,6 +168,27 @@ pub fn train(
         serde_json::to_string_pretty(&report).expect("reports serialise"),
     )?;
     Ok(report)
+}
+
+/// With a learned position table, every source and target (with `<sos>`) must fit in it.
+fn check_lengths(data: &Prepared, max_len: usize) -> Result<(), TrainError> {
+    let splits = [
+        ("train", &data.splits.train),
+        ("valid", &data.splits.valid),
+        ("test", &data.splits.test),
+    ];
+    for (name, pairs) in splits {
+        for (i, example) in data.codec.examples(pairs).iter().enumerate() {
+            let len = example.src.len().max(example.tgt.len() + 1);
+            if len > max_len {
+                return Err(TrainError::Input(format!(
+                    "{name} pair {} needs {len} positions, more than the model's max_len of {max_len}; raise max_len or filter long pairs",
+                    i + 1
+                )));
+            }
+        }
+    }
+    Ok(())
 }
 
 /// One row of `metrics.csv`.

@@ -12,6 +12,9 @@
 //! Attention is multi-head scaled dot-product attention, `softmax(Q K^T / sqrt(d_k)) V` with
 //! `d_k = d_model / h`; the decoder's self-attention masks future positions; every attention masks
 //! padding. `norm_first` switches to pre-norm (`x + Sublayer(LayerNorm(x))`, with a final norm).
+//! Positions are sinusoidal (no length limit) or a learned table of `max_len` entries; source and
+//! target may share one embedding table (with a joint vocabulary), and the output projection may
+//! be tied to the target embeddings (`logits = y E^T`, Press & Wolf 2017).
 //!
 //! Incremental decoding keeps, per decoder layer, the keys and values of the positions decoded so
 //! far ([`TransformerState`]) and projects the encoder output once per sentence
@@ -60,18 +63,45 @@ pub struct TransformerConfig {
     /// Dropout on attention weights. Default: 0.0
     #[config(default = 0.0)]
     pub attention_dropout: f64,
+    /// Dropout on the summed embeddings and positions. Default: 0.1
+    #[config(default = 0.1)]
+    pub embedding_dropout: f64,
     /// Pre-norm (`x + Sublayer(LayerNorm(x))`) instead of the paper's post-norm. Default: false
     #[config(default = false)]
     pub norm_first: bool,
+    /// Sinusoidal (the paper's, no length limit) or learned positions. Default: sinusoidal
+    #[config(default = "Positions::Sinusoidal")]
+    pub positions: Positions,
+    /// Size of the learned position table: the longest source or target. Default: 256
+    #[config(default = 256)]
+    pub max_len: usize,
+    /// One embedding table for source and target (needs a joint vocabulary). Default: false
+    #[config(default = false)]
+    pub share_embeddings: bool,
+    /// Output projection tied to the target embeddings, `logits = y E^T`. Default: false
+    #[config(default = false)]
+    pub tie_output: bool,
+}
+
+/// How positions are encoded.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Positions {
+    /// `PE(pos, 2i) = sin(pos / 10000^(2i/d))`, `PE(pos, 2i+1) = cos(..)`.
+    Sinusoidal,
+    /// A trained `[max_len, d_model]` table.
+    Learned,
 }
 
 /// The encoder-decoder Transformer.
 #[derive(Module, Debug)]
 pub struct Transformer {
-    /// Source token embeddings.
-    src_embedding: Embedding,
+    /// Source token embeddings (`None` when shared with the target's).
+    src_embedding: Option<Embedding>,
     /// Target token embeddings.
     tgt_embedding: Embedding,
+    /// Learned positions `[max_len, d_model]` (`None` for sinusoidal).
+    positions: Option<Embedding>,
     /// Encoder stack.
     encoder: Vec<EncoderLayer>,
     /// Decoder stack.
@@ -80,12 +110,14 @@ pub struct Transformer {
     encoder_norm: Option<LayerNorm>,
     /// Final norm of the decoder stack (pre-norm only).
     decoder_norm: Option<LayerNorm>,
-    /// Projection to target-vocabulary logits.
-    output: Linear,
+    /// Projection to target-vocabulary logits (`None` when tied to `tgt_embedding`).
+    output: Option<Linear>,
     /// Dropout on the summed embeddings and positional encodings.
     dropout: Dropout,
     /// Model width.
     d_model: usize,
+    /// Size of the learned position table (0 for sinusoidal positions).
+    max_len: usize,
 }
 
 /// The encoded source, with each decoder layer's cross-attention keys and values.
@@ -120,9 +152,40 @@ pub struct TransformerOutput {
 }
 
 impl TransformerConfig {
-    /// A small model for the built-in tasks: N=2, d_model=64, h=4, d_ff=256.
+    /// The named presets: `tiny`, `small` or `base`.
+    pub fn preset(name: &str, src_vocab_size: usize, tgt_vocab_size: usize) -> Option<Self> {
+        match name {
+            "tiny" => Some(Self::tiny(src_vocab_size, tgt_vocab_size)),
+            "small" => Some(Self::small(src_vocab_size, tgt_vocab_size)),
+            "base" => Some(Self::base(src_vocab_size, tgt_vocab_size)),
+            _ => None,
+        }
+    }
+
+    /// For the built-in tasks: N=2, d_model=64, h=4, d_ff=256 (the defaults).
     pub fn tiny(src_vocab_size: usize, tgt_vocab_size: usize) -> Self {
         Self::new(src_vocab_size, tgt_vocab_size)
+    }
+
+    /// For small corpora such as Multi30k: N=3, d_model=256, h=4, d_ff=512.
+    pub fn small(src_vocab_size: usize, tgt_vocab_size: usize) -> Self {
+        Self::new(src_vocab_size, tgt_vocab_size)
+            .with_n_encoder_layers(3)
+            .with_n_decoder_layers(3)
+            .with_d_model(256)
+            .with_n_heads(4)
+            .with_d_ff(512)
+    }
+
+    /// The paper's base model: N=6, d_model=512, h=8, d_ff=2048, dropout 0.1.
+    pub fn base(src_vocab_size: usize, tgt_vocab_size: usize) -> Self {
+        Self::new(src_vocab_size, tgt_vocab_size)
+            .with_n_encoder_layers(6)
+            .with_n_decoder_layers(6)
+            .with_d_model(512)
+            .with_n_heads(8)
+            .with_d_ff(2048)
+            .with_dropout(0.1)
     }
 
     /// Checks the values before anything is built.
@@ -143,9 +206,19 @@ impl TransformerConfig {
         if self.n_encoder_layers == 0 || self.n_decoder_layers == 0 {
             return err("the encoder and the decoder need at least one layer each".into());
         }
+        if self.share_embeddings && self.src_vocab_size != self.tgt_vocab_size {
+            return err(format!(
+                "shared embeddings need one joint vocabulary (--joint-vocab), got {} source and {} target entries",
+                self.src_vocab_size, self.tgt_vocab_size
+            ));
+        }
+        if self.positions == Positions::Learned && self.max_len == 0 {
+            return err("learned positions need max_len >= 1".into());
+        }
         for (name, p) in [
             ("dropout", self.dropout),
             ("attention_dropout", self.attention_dropout),
+            ("embedding_dropout", self.embedding_dropout),
         ] {
             if !(0.0..1.0).contains(&p) {
                 return err(format!("{name} must be in [0, 1), got {p}"));
@@ -182,9 +255,11 @@ impl TransformerConfig {
             self.norm_first
                 .then(|| LayerNormConfig::new(self.d_model).init(device))
         };
+        let learned = self.positions == Positions::Learned;
         Transformer {
-            src_embedding: embedding(self.src_vocab_size),
+            src_embedding: (!self.share_embeddings).then(|| embedding(self.src_vocab_size)),
             tgt_embedding: embedding(self.tgt_vocab_size),
+            positions: learned.then(|| embedding(self.max_len)),
             encoder: (0..self.n_encoder_layers)
                 .map(|_| layer.init_encoder(device))
                 .collect(),
@@ -193,11 +268,14 @@ impl TransformerConfig {
                 .collect(),
             encoder_norm: final_norm(),
             decoder_norm: final_norm(),
-            output: LinearConfig::new(self.d_model, self.tgt_vocab_size)
-                .with_initializer(Initializer::XavierUniform { gain: 1.0 })
-                .init(device),
-            dropout: DropoutConfig::new(self.dropout).init(),
+            output: (!self.tie_output).then(|| {
+                LinearConfig::new(self.d_model, self.tgt_vocab_size)
+                    .with_initializer(Initializer::XavierUniform { gain: 1.0 })
+                    .init(device)
+            }),
+            dropout: DropoutConfig::new(self.embedding_dropout).init(),
             d_model: self.d_model,
+            max_len: if learned { self.max_len } else { 0 },
         }
     }
 }
@@ -245,7 +323,8 @@ impl Transformer {
         src: Tensor<2, Int>,
         src_mask_pad: Tensor<2, Bool>,
     ) -> TransformerMemory {
-        let mut x = self.embed(&self.src_embedding, src, 0); // [batch, src_len, d_model]
+        let embedding = self.src_embedding.as_ref().unwrap_or(&self.tgt_embedding);
+        let mut x = self.embed(embedding, src, 0); // [batch, src_len, d_model]
         for layer in &self.encoder {
             x = layer.forward(x, src_mask_pad.clone()).0;
         }
@@ -265,9 +344,28 @@ impl Transformer {
     }
 
     /// `Dropout(Embedding(ids) · sqrt(d_model) + PE(start ..))`.
+    ///
+    /// # Panics
+    /// With learned positions, if `start + len` exceeds the table; callers check
+    /// [`Seq2Seq::max_len`] first.
     fn embed(&self, embedding: &Embedding, ids: Tensor<2, Int>, start: usize) -> Tensor<3> {
         let [_, len] = ids.dims();
-        let pe = sinusoidal_encoding(start, len, self.d_model, &ids.device()); // [1, len, d_model]
+        let device = ids.device();
+        let pe = match &self.positions {
+            Some(table) => {
+                assert!(
+                    start + len <= self.max_len,
+                    "position {} is beyond the learned table of {} positions",
+                    start + len - 1,
+                    self.max_len
+                );
+                let positions =
+                    Tensor::<1, Int>::arange(start as i64..(start + len) as i64, &device)
+                        .reshape([1, len]);
+                table.forward(positions) // [1, len, d_model]
+            }
+            None => sinusoidal_encoding(start, len, self.d_model, &device), // [1, len, d_model]
+        };
         let x = embedding
             .forward(ids)
             .mul_scalar((self.d_model as f32).sqrt())
@@ -281,13 +379,27 @@ impl Transformer {
             Some(norm) => norm.forward(y),
             None => y,
         };
-        self.output.forward(y)
+        match &self.output {
+            Some(output) => output.forward(y),
+            None => {
+                let [batch_size, len, d_model] = y.dims();
+                let weight = self.tgt_embedding.weight.val(); // [vocab, d_model]
+                let [vocab_size, _] = weight.dims();
+                y.reshape([batch_size * len, d_model])
+                    .matmul(weight.transpose()) // [batch * len, vocab]
+                    .reshape([batch_size, len, vocab_size])
+            }
+        }
     }
 }
 
 impl Seq2Seq for Transformer {
     type Memory = TransformerMemory;
     type State = TransformerState;
+
+    fn max_len(&self) -> Option<usize> {
+        (self.max_len > 0).then_some(self.max_len)
+    }
 
     fn forward(
         &self,
@@ -527,6 +639,27 @@ mod tests {
     }
 
     #[test]
+    fn gradients_reach_every_parameter_with_learned_positions_and_tied_weights() {
+        let dev = test_device().autodiff();
+        let model = TransformerConfig::new(13, 13)
+            .with_d_model(16)
+            .with_n_heads(2)
+            .with_d_ff(32)
+            .with_positions(Positions::Learned)
+            .with_max_len(8)
+            .with_share_embeddings(true)
+            .with_tie_output(true)
+            .init(&dev);
+        let (src, src_pad) = ids(&[&[4, 5, 6], &[7, 8, 0]], &dev);
+        let (tgt, tgt_pad) = ids(&[&[2, 4, 5], &[2, 9, 0]], &dev);
+        let loss = model
+            .forward(src, src_pad, tgt, tgt_pad)
+            .powi_scalar(2)
+            .mean();
+        assert_every_parameter_has_a_gradient(&model, loss);
+    }
+
+    #[test]
     fn gradients_reach_every_parameter() {
         let dev = test_device().autodiff();
         let model = config().with_dropout(0.1).init(&dev);
@@ -553,6 +686,51 @@ mod tests {
             let model = config().with_norm_first(norm_first).init(&test_device());
             assert_seq2seq_contract(&model, 13, true);
         }
+        let shared = TransformerConfig::new(13, 13)
+            .with_d_model(16)
+            .with_n_heads(4)
+            .with_d_ff(32)
+            .with_dropout(0.0)
+            .with_positions(Positions::Learned)
+            .with_max_len(8)
+            .with_share_embeddings(true)
+            .with_tie_output(true);
+        let model = shared.init(&test_device());
+        assert_eq!(model.max_len(), Some(8));
+        assert_seq2seq_contract(&model, 13, true);
+        // Sharing and tying remove the source table and the output projection.
+        let untied = shared
+            .clone()
+            .with_share_embeddings(false)
+            .with_tie_output(false)
+            .init(&test_device());
+        assert_eq!(
+            untied.num_params() - model.num_params(),
+            13 * 16 + (16 * 13 + 13)
+        );
+    }
+
+    #[test]
+    fn presets_follow_the_paper() {
+        let base = TransformerConfig::base(100, 100);
+        assert_eq!(
+            (
+                base.n_encoder_layers,
+                base.d_model,
+                base.n_heads,
+                base.d_ff,
+                base.dropout
+            ),
+            (6, 512, 8, 2048, 0.1)
+        );
+        assert!(
+            base.validate().is_ok()
+                && TransformerConfig::preset("small", 5, 5)
+                    .unwrap()
+                    .validate()
+                    .is_ok()
+        );
+        assert!(TransformerConfig::preset("huge", 5, 5).is_none());
     }
 
     #[test]
@@ -576,6 +754,14 @@ mod tests {
         assert!(config().with_n_encoder_layers(0).validate().is_err());
         assert!(config().with_dropout(1.0).validate().is_err());
         assert!(config().with_dropout(-0.1).validate().is_err());
+        assert!(
+            config()
+                .with_share_embeddings(true)
+                .validate()
+                .unwrap_err()
+                .0
+                .contains("joint vocabulary")
+        );
         assert!(config().validate().is_ok());
     }
 }
