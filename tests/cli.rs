@@ -183,6 +183,100 @@ fn train_then_translate_and_eval_round_trip() {
 }
 
 #[test]
+fn every_architecture_trains_and_translates_from_the_cli() {
+    let tmp = tempfile::tempdir().unwrap();
+    let archs: [&[&str]; 6] = [
+        &["--arch", "seq2seq", "--cell", "rnn", "--reverse-source"],
+        &[
+            "--arch",
+            "seq2seq",
+            "--cell",
+            "gru",
+            "--bidirectional",
+            "true",
+            "--layers",
+            "2",
+        ],
+        &[
+            "--arch",
+            "luong",
+            "--score",
+            "dot",
+            "--input-feeding",
+            "false",
+        ],
+        &["--arch", "luong", "--score", "concat", "--cell", "lstm"],
+        &[
+            "--arch",
+            "bahdanau",
+            "--d-hidden",
+            "32",
+            "--d-embedding",
+            "16",
+        ],
+        &[
+            "--arch",
+            "transformer",
+            "--positions",
+            "learned",
+            "--max-len",
+            "8",
+            "--share-embeddings",
+            "--tie-output",
+            "--norm-first",
+        ],
+    ];
+    for (i, arch) in archs.iter().enumerate() {
+        let dir = tmp.path().join(format!("run{i}"));
+        let dir_s = dir.to_str().unwrap();
+        let mut args = vec![
+            "train",
+            "--config",
+            QUICK,
+            "--epochs",
+            "1",
+            "--device",
+            "flex",
+            "--artifact-dir",
+            dir_s,
+        ];
+        args.extend_from_slice(arch);
+        let out = transduce(&args, None);
+        assert!(out.status.success(), "{arch:?}: {}", text(&out.stderr));
+        let config: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(dir.join("config.json")).unwrap())
+                .unwrap();
+        assert_eq!(config["model"]["arch"], arch[1]);
+        let out = transduce(
+            &[
+                "translate",
+                "--artifact-dir",
+                dir_s,
+                "--device",
+                "flex",
+                "--beam",
+                "3",
+            ],
+            Some(b"123\n4567\n"),
+        );
+        assert!(out.status.success(), "{arch:?}: {}", text(&out.stderr));
+        assert_eq!(text(&out.stdout).lines().count(), 2);
+    }
+    // The learned position table holds 8 positions: a longer source is a clear error.
+    let out = transduce(
+        &[
+            "translate",
+            "--artifact-dir",
+            tmp.path().join("run5").to_str().unwrap(),
+            "--device",
+            "flex",
+        ],
+        Some(b"12\n1234567890\n"),
+    );
+    assert_fails_with(&out, "sentence 2 has 10 tokens");
+}
+
+#[test]
 fn bad_input_gives_clear_errors() {
     let tmp = tempfile::tempdir().unwrap();
     let p = |name: &str| tmp.path().join(name);
@@ -246,6 +340,81 @@ fn bad_input_gives_clear_errors() {
         !p("r4").exists(),
         "nothing is written before the config is valid"
     );
+
+    let out = transduce(
+        &["train", "--arch", "seq2seq", "--cell", "transistor"],
+        None,
+    );
+    assert_fails_with(&out, "transistor");
+    let out = transduce(
+        &[
+            "train",
+            "--arch",
+            "luong",
+            "--dropout",
+            "1.5",
+            "--artifact-dir",
+            &s(&p("r5")),
+        ],
+        None,
+    );
+    assert_fails_with(&out, "dropout must be in [0, 1)");
+    let out = transduce(
+        &[
+            "train",
+            "--arch",
+            "bahdanau",
+            "--layers",
+            "0",
+            "--artifact-dir",
+            &s(&p("r6")),
+        ],
+        None,
+    );
+    assert_fails_with(&out, "n_layers must be at least 1");
+    let out = transduce(
+        &[
+            "train",
+            "--arch",
+            "transformer",
+            "--score",
+            "dot",
+            "--artifact-dir",
+            &s(&p("r7")),
+        ],
+        None,
+    );
+    assert_fails_with(&out, "unknown configuration key \"model.score\"");
+    let out = transduce(
+        &[
+            "train",
+            "--arch",
+            "transformer",
+            "--positions",
+            "learned",
+            "--max-len",
+            "4",
+            "--config",
+            QUICK,
+            "--artifact-dir",
+            &s(&p("r8")),
+        ],
+        None,
+    );
+    assert_fails_with(&out, "more than the model's max_len of 4");
+    let out = transduce(
+        &[
+            "train",
+            "--arch",
+            "luong",
+            "--preset",
+            "base",
+            "--artifact-dir",
+            &s(&p("r9")),
+        ],
+        None,
+    );
+    assert_fails_with(&out, "presets are Transformer configurations");
 
     std::fs::write(p("broken.json"), "{\n\"training\": }").unwrap();
     let out = transduce(&["train", "--config", &s(&p("broken.json"))], None);
