@@ -5,10 +5,11 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
 use clap::{Parser, Subcommand, ValueEnum};
+use serde_json::Value;
 use serde_json::json;
 use transduce::config::{flags, read_config_file, resolve, resolve_arch};
 use transduce::device::DeviceSpec;
-use transduce_data::{Task, Tokenizer};
+use transduce_data::{BatchPlan, Direction, Task, TokenizerKind, padding_fraction};
 use transduce_nn::{CellKind, Positions, Score};
 use transduce_train::artifact::Artifact;
 use transduce_train::{Translator, train};
@@ -29,6 +30,39 @@ enum Command {
     Translate(TranslateArgs),
     /// Decode a held-out test set and report exact match.
     Eval(EvalArgs),
+    /// Print samples (`source<TAB>target`) or statistics of the data `train` would use.
+    Data(DataCmdArgs),
+}
+
+#[derive(clap::Args, Debug)]
+struct DataCmdArgs {
+    /// Number of samples to print.
+    #[arg(long, default_value_t = 10)]
+    n: usize,
+    /// Which split to sample.
+    #[arg(long, value_enum, default_value = "train")]
+    split: SplitArg,
+    /// Print counts, length histograms, vocabulary sizes and padding instead of samples.
+    #[arg(long)]
+    stats: bool,
+    /// Seed of data generation and splits (as `train --seed`). [default: 42]
+    #[arg(long)]
+    seed: Option<u64>,
+    /// A JSON config whose `data` section (and `training.seed`) is used; flags override it.
+    #[arg(long, value_name = "FILE.json")]
+    config: Option<PathBuf>,
+    #[command(flatten)]
+    data: DataArgs,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+enum SplitArg {
+    /// Training pairs.
+    Train,
+    /// Validation pairs.
+    Valid,
+    /// Test pairs.
+    Test,
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -89,14 +123,32 @@ enum TaskArg {
     Reverse,
     /// Sort the digits of a string.
     Sort,
+    /// Dates in English, French and Korean formats -> ISO 8601.
+    Dates,
+    /// Numbers in English or French words -> digits.
+    Numbers,
+    /// Numbers in English words -> digits.
+    NumbersEn,
+    /// Numbers in French words -> digits.
+    NumbersFr,
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
 enum TokenizerArg {
     /// Characters (exact round trip).
     Char,
-    /// Whitespace-separated words.
+    /// Words and punctuation marks.
     Word,
+    /// Byte-level BPE trained on the corpus (exact round trip).
+    Bpe,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+enum DirectionArg {
+    /// As in the files.
+    Forward,
+    /// Swapped.
+    Reverse,
 }
 
 /// Default artifact directory of `train`, `translate` and `eval`.
@@ -131,9 +183,9 @@ struct TrainArgs {
     /// Transformer: sinusoidal or learned positions. [default: sinusoidal]
     #[arg(long, value_enum)]
     positions: Option<PositionsArg>,
-    /// Transformer: longest sequence of the learned position table. [default: 256]
+    /// Transformer: size of the learned position table (longest sequence). [default: 256]
     #[arg(long)]
-    max_len: Option<usize>,
+    max_positions: Option<usize>,
     /// Transformer: one embedding table for source and target (implies --joint-vocab).
     #[arg(long)]
     share_embeddings: bool,
@@ -143,9 +195,6 @@ struct TrainArgs {
     /// Transformer: pre-norm instead of the paper's post-norm.
     #[arg(long)]
     norm_first: bool,
-    /// One vocabulary for source and target.
-    #[arg(long)]
-    joint_vocab: bool,
     /// Transformer: model width. [default: 64]
     #[arg(long)]
     d_model: Option<usize>,
@@ -167,15 +216,6 @@ struct TrainArgs {
     /// Warmup steps of the learning-rate schedule. [default: 400]
     #[arg(long)]
     warmup_steps: Option<usize>,
-    /// Built-in task (used when no --train file is given). [default: reverse]
-    #[arg(long, value_enum)]
-    task: Option<TaskArg>,
-    /// Training corpus: one `source<TAB>target` pair per line; split by source into train/valid/test.
-    #[arg(long, value_name = "FILE.tsv")]
-    train: Option<PathBuf>,
-    /// Tokenizer of both sides. [default: char for tasks, word for corpora]
-    #[arg(long, value_enum)]
-    tokenizer: Option<TokenizerArg>,
     /// Passes over the training data. [default: 10]
     #[arg(long)]
     epochs: Option<usize>,
@@ -197,6 +237,138 @@ struct TrainArgs {
     /// A JSON config (any subset of a saved config.json); flags override it.
     #[arg(long, value_name = "FILE.json")]
     config: Option<PathBuf>,
+    /// Pretrained source word vectors (GloVe/word2vec/fastText text; needs --tokenizer word).
+    #[arg(long, value_name = "FILE")]
+    src_embeddings: Option<PathBuf>,
+    /// Pretrained target word vectors.
+    #[arg(long, value_name = "FILE")]
+    tgt_embeddings: Option<PathBuf>,
+    /// Keep the pretrained embedding tables fixed during training.
+    #[arg(long)]
+    freeze_embeddings: bool,
+    /// Most tokens per batch (rows × longest side); no budget by default.
+    #[arg(long)]
+    max_tokens: Option<usize>,
+    /// Batch sentences of similar length together (true/false). [default: true]
+    #[arg(long)]
+    bucket: Option<bool>,
+    #[command(flatten)]
+    data: DataArgs,
+}
+
+/// Where the sentence pairs come from and how they are tokenised (shared by `train` and `data`).
+#[derive(clap::Args, Debug)]
+struct DataArgs {
+    /// Built-in task (used when no corpus is given). [default: reverse]
+    #[arg(long, value_enum)]
+    task: Option<TaskArg>,
+    /// Training corpus: one `source<TAB>target` pair per line (extra columns ignored).
+    #[arg(long, value_name = "FILE.tsv")]
+    train: Option<PathBuf>,
+    /// Line-aligned training sources (with --tgt).
+    #[arg(long, value_name = "FILE")]
+    src: Option<PathBuf>,
+    /// Line-aligned training targets (with --src).
+    #[arg(long, value_name = "FILE")]
+    tgt: Option<PathBuf>,
+    /// Line-aligned validation sources (with --valid-tgt); otherwise split off the training data by source.
+    #[arg(long, value_name = "FILE")]
+    valid_src: Option<PathBuf>,
+    /// Line-aligned validation targets.
+    #[arg(long, value_name = "FILE")]
+    valid_tgt: Option<PathBuf>,
+    /// Line-aligned test sources (with --test-tgt); otherwise split off the training data by source.
+    #[arg(long, value_name = "FILE")]
+    test_src: Option<PathBuf>,
+    /// Line-aligned test targets.
+    #[arg(long, value_name = "FILE")]
+    test_tgt: Option<PathBuf>,
+    /// Tokenizer of both sides. [default: char for tasks, word for corpora]
+    #[arg(long, value_enum)]
+    tokenizer: Option<TokenizerArg>,
+    /// Vocabulary size (BPE merges up to it; char/word vocabularies are capped). [default: 8000 for bpe]
+    #[arg(long)]
+    vocab_size: Option<usize>,
+    /// Minimum count of a token to enter the vocabulary. [default: 1]
+    #[arg(long)]
+    min_freq: Option<usize>,
+    /// One vocabulary (and BPE model) for source and target.
+    #[arg(long)]
+    joint_vocab: bool,
+    /// Lowercase both sides.
+    #[arg(long)]
+    lowercase: bool,
+    /// Drop training pairs with a side longer than this many tokens (the count is reported).
+    #[arg(long)]
+    max_sentence_len: Option<usize>,
+    /// Which side is the source: forward (as in the files) or reverse.
+    #[arg(long, value_enum)]
+    direction: Option<DirectionArg>,
+    /// Skip malformed lines (counted) instead of failing.
+    #[arg(long)]
+    skip_bad_lines: bool,
+    /// Task: training pairs. [default: 20000]
+    #[arg(long)]
+    n_train: Option<usize>,
+    /// Task: validation pairs. [default: 500]
+    #[arg(long)]
+    n_valid: Option<usize>,
+    /// Task: test pairs. [default: 1000]
+    #[arg(long)]
+    n_test: Option<usize>,
+    /// Task: shortest source. [default: 3]
+    #[arg(long)]
+    min_len: Option<usize>,
+    /// Task: longest source. [default: 12]
+    #[arg(long)]
+    max_len: Option<usize>,
+}
+
+impl DataArgs {
+    /// The `data` section of the flags layer.
+    fn overrides(&self, joint_vocab: bool) -> Vec<(&'static str, &'static str, Option<Value>)> {
+        let path = |p: &Option<PathBuf>| p.as_ref().map(|p| json!(p));
+        let num = |n: Option<usize>| n.map(|v| json!(v));
+        vec![
+            ("data", "task", self.task.map(|t| json!(task(t)))),
+            ("data", "train", path(&self.train)),
+            ("data", "src", path(&self.src)),
+            ("data", "tgt", path(&self.tgt)),
+            ("data", "valid_src", path(&self.valid_src)),
+            ("data", "valid_tgt", path(&self.valid_tgt)),
+            ("data", "test_src", path(&self.test_src)),
+            ("data", "test_tgt", path(&self.test_tgt)),
+            (
+                "data",
+                "tokenizer",
+                self.tokenizer.map(|t| json!(tokenizer(t))),
+            ),
+            ("data", "vocab_size", num(self.vocab_size)),
+            ("data", "min_freq", num(self.min_freq)),
+            (
+                "data",
+                "joint_vocab",
+                (self.joint_vocab || joint_vocab).then(|| json!(true)),
+            ),
+            ("data", "lowercase", self.lowercase.then(|| json!(true))),
+            ("data", "max_sentence_len", num(self.max_sentence_len)),
+            (
+                "data",
+                "direction",
+                self.direction.map(|d| json!(direction(d))),
+            ),
+            (
+                "data",
+                "skip_bad_lines",
+                self.skip_bad_lines.then(|| json!(true)),
+            ),
+            ("data", "n_train", num(self.n_train)),
+            ("data", "n_valid", num(self.n_valid)),
+            ("data", "n_test", num(self.n_test)),
+            ("data", "min_len", num(self.min_len)),
+            ("data", "max_len", num(self.max_len)),
+        ]
+    }
 }
 
 #[derive(clap::Args, Debug)]
@@ -246,7 +418,133 @@ fn main() -> anyhow::Result<()> {
         Command::Train(args) => run_train(args),
         Command::Translate(args) => run_translate(args),
         Command::Eval(args) => run_eval(args),
+        Command::Data(args) => run_data(args),
     }
+}
+
+fn run_data(args: DataCmdArgs) -> anyhow::Result<()> {
+    let file = match &args.config {
+        Some(path) => Some((path.as_path(), read_config_file(path)?)),
+        None => None,
+    };
+    let mut entries = args.data.overrides(false);
+    entries.push(("training", "seed", args.seed.map(|v| json!(v))));
+    let config = resolve(file, flags(entries), None)?;
+    let (prepared, load) = config.data.prepare(config.training.seed)?;
+    let splits = &prepared.splits;
+    let mut out = BufWriter::new(std::io::stdout().lock());
+    if !args.stats {
+        let pairs = match args.split {
+            SplitArg::Train => &splits.train,
+            SplitArg::Valid => &splits.valid,
+            SplitArg::Test => &splits.test,
+        };
+        for pair in pairs.iter().take(args.n) {
+            writeln!(out, "{}\t{}", pair.src, pair.tgt)?;
+        }
+        return Ok(out.flush()?);
+    }
+    let codec = &prepared.codec;
+    writeln!(
+        out,
+        "data: {} ({} tokenizer)",
+        config.data.describe(),
+        config.data.tokenizer().name()
+    )?;
+    writeln!(
+        out,
+        "pairs: {} train, {} valid, {} test",
+        splits.train.len(),
+        splits.valid.len(),
+        splits.test.len()
+    )?;
+    if load.skipped_lines > 0 || load.dropped_long > 0 {
+        writeln!(
+            out,
+            "skipped {} malformed lines; dropped {} long training pairs",
+            load.skipped_lines, load.dropped_long
+        )?;
+    }
+    writeln!(
+        out,
+        "vocabulary: {} source, {} target entries (with 4 special tokens)",
+        codec.src_vocab.len(),
+        codec.tgt_vocab.len()
+    )?;
+    let examples = codec.examples(&splits.train);
+    for (side, lens) in [
+        (
+            "source",
+            examples.iter().map(|e| e.src.len()).collect::<Vec<_>>(),
+        ),
+        (
+            "target",
+            examples.iter().map(|e| e.tgt.len()).collect::<Vec<_>>(),
+        ),
+    ] {
+        writeln!(
+            out,
+            "{side} tokens per training sentence: {}",
+            length_summary(&lens)
+        )?;
+        for line in histogram(&lens) {
+            writeln!(out, "  {line}")?;
+        }
+    }
+    let batch_size = config.training.batch_size;
+    let seed = config.training.seed;
+    let random = BatchPlan {
+        batch_size,
+        max_tokens: None,
+        bucket: false,
+    };
+    let bucketed = BatchPlan {
+        batch_size,
+        max_tokens: None,
+        bucket: true,
+    };
+    writeln!(
+        out,
+        "padding in batches of {batch_size}: random order {:.1}%, length-bucketed {:.1}%",
+        100.0 * padding_fraction(&examples, &random.batches(&examples, seed)),
+        100.0 * padding_fraction(&examples, &bucketed.batches(&examples, seed))
+    )?;
+    Ok(out.flush()?)
+}
+
+/// `min / mean / median / max`.
+fn length_summary(lens: &[usize]) -> String {
+    let mut sorted = lens.to_vec();
+    sorted.sort_unstable();
+    let mean = sorted.iter().sum::<usize>() as f64 / sorted.len().max(1) as f64;
+    format!(
+        "min {} / mean {mean:.1} / median {} / max {}",
+        sorted.first().unwrap_or(&0),
+        sorted.get(sorted.len() / 2).unwrap_or(&0),
+        sorted.last().unwrap_or(&0)
+    )
+}
+
+/// A text histogram in up to 10 equal-width bins.
+fn histogram(lens: &[usize]) -> Vec<String> {
+    let (Some(&min), Some(&max)) = (lens.iter().min(), lens.iter().max()) else {
+        return Vec::new();
+    };
+    let width = (max - min) / 10 + 1;
+    let mut counts = vec![0usize; (max - min) / width + 1];
+    for &l in lens {
+        counts[(l - min) / width] += 1;
+    }
+    let peak = *counts.iter().max().unwrap_or(&1);
+    counts
+        .iter()
+        .enumerate()
+        .map(|(i, &c)| {
+            let lo = min + i * width;
+            let bar = "#".repeat((40 * c).div_ceil(peak));
+            format!("{:>4}-{:<4} {:>7} {bar}", lo, lo + width - 1, c)
+        })
+        .collect()
 }
 
 fn run_train(args: TrainArgs) -> anyhow::Result<()> {
@@ -265,7 +563,25 @@ fn run_train(args: TrainArgs) -> anyhow::Result<()> {
     } else {
         ["n_layers", "n_layers"]
     };
-    let overrides = flags(vec![
+    let mut entries = args.data.overrides(args.share_embeddings);
+    entries.extend(vec![
+        ("training", "max_tokens", args.max_tokens.map(|v| json!(v))),
+        (
+            "training",
+            "src_embeddings",
+            args.src_embeddings.as_ref().map(|p| json!(p)),
+        ),
+        (
+            "training",
+            "tgt_embeddings",
+            args.tgt_embeddings.as_ref().map(|p| json!(p)),
+        ),
+        (
+            "training",
+            "freeze_embeddings",
+            args.freeze_embeddings.then(|| json!(true)),
+        ),
+        ("training", "bucket", args.bucket.map(|v| json!(v))),
         ("model", "arch", args.arch.map(|a| json!(arch_name(a)))),
         ("model", "cell", args.cell.map(|c| json!(cell(c)))),
         ("model", "score", args.score.map(|c| json!(score(c)))),
@@ -292,7 +608,7 @@ fn run_train(args: TrainArgs) -> anyhow::Result<()> {
             "positions",
             args.positions.map(|p| json!(positions(p))),
         ),
-        ("model", "max_len", args.max_len.map(|v| json!(v))),
+        ("model", "max_len", args.max_positions.map(|v| json!(v))),
         (
             "model",
             "share_embeddings",
@@ -300,11 +616,6 @@ fn run_train(args: TrainArgs) -> anyhow::Result<()> {
         ),
         ("model", "tie_output", args.tie_output.then(|| json!(true))),
         ("model", "norm_first", args.norm_first.then(|| json!(true))),
-        (
-            "data",
-            "joint_vocab",
-            (args.joint_vocab || args.share_embeddings).then(|| json!(true)),
-        ),
         ("model", "n_heads", args.n_heads.map(|v| json!(v))),
         ("model", "d_ff", args.d_ff.map(|v| json!(v))),
         ("model", "d_hidden", args.d_hidden.map(|v| json!(v))),
@@ -315,18 +626,12 @@ fn run_train(args: TrainArgs) -> anyhow::Result<()> {
             "warmup_steps",
             args.warmup_steps.map(|v| json!(v)),
         ),
-        ("data", "task", args.task.map(|t| json!(task(t)))),
-        ("data", "train", args.train.as_ref().map(|p| json!(p))),
-        (
-            "data",
-            "tokenizer",
-            args.tokenizer.map(|t| json!(tokenizer(t))),
-        ),
         ("training", "epochs", args.epochs.map(|v| json!(v))),
         ("training", "batch_size", args.batch_size.map(|v| json!(v))),
         ("training", "lr", args.lr.map(|v| json!(v))),
         ("training", "seed", args.seed.map(|v| json!(v))),
     ]);
+    let overrides = flags(entries);
     let preset = args.preset.map(preset_name);
     let mut config = resolve(file, overrides, preset)?;
     config.training.validate()?;
@@ -356,7 +661,28 @@ fn run_train(args: TrainArgs) -> anyhow::Result<()> {
     if load.skipped_lines > 0 {
         println!("skipped {} malformed lines", load.skipped_lines);
     }
+    if load.dropped_long > 0 {
+        println!(
+            "dropped {} training pairs longer than {} tokens",
+            load.dropped_long,
+            config.data.max_sentence_len.unwrap_or(0)
+        );
+    }
     let report = train(&config, &prepared, &device, &args.artifact_dir)?;
+    for p in &report.pretrained {
+        println!(
+            "{} embeddings: {} words initialised from {}, {} missing (random init){}",
+            p.side,
+            p.found,
+            p.path.display(),
+            p.missing,
+            if config.training.freeze_embeddings {
+                ", frozen"
+            } else {
+                ""
+            }
+        );
+    }
     println!(
         "done: {} epochs in {:.1}s, best epoch {} | {} parameters | held-out exact match {:.2}% (n = {}) | artifacts in {}",
         report.epochs,
@@ -494,12 +820,24 @@ fn task(t: TaskArg) -> Task {
         TaskArg::Copy => Task::Copy,
         TaskArg::Reverse => Task::Reverse,
         TaskArg::Sort => Task::Sort,
+        TaskArg::Dates => Task::Dates,
+        TaskArg::Numbers => Task::Numbers,
+        TaskArg::NumbersEn => Task::NumbersEn,
+        TaskArg::NumbersFr => Task::NumbersFr,
     }
 }
 
-fn tokenizer(t: TokenizerArg) -> Tokenizer {
+fn direction(d: DirectionArg) -> Direction {
+    match d {
+        DirectionArg::Forward => Direction::Forward,
+        DirectionArg::Reverse => Direction::Reverse,
+    }
+}
+
+fn tokenizer(t: TokenizerArg) -> TokenizerKind {
     match t {
-        TokenizerArg::Char => Tokenizer::Char,
-        TokenizerArg::Word => Tokenizer::Word,
+        TokenizerArg::Char => TokenizerKind::Char,
+        TokenizerArg::Word => TokenizerKind::Word,
+        TokenizerArg::Bpe => TokenizerKind::Bpe,
     }
 }

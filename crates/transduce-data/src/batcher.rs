@@ -5,8 +5,6 @@ use burn::prelude::*;
 use transduce_nn::Seq2SeqBatch;
 use transduce_nn::special::{EOS, PAD, SOS};
 
-use crate::{Pair, Tokenizer, Vocab};
-
 /// One sentence pair as ids, without special tokens.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Example {
@@ -16,19 +14,17 @@ pub struct Example {
     pub tgt: Vec<usize>,
 }
 
-impl Example {
-    /// Tokenises and looks up a pair.
-    pub fn encode(pair: &Pair, src: (&Tokenizer, &Vocab), tgt: (&Tokenizer, &Vocab)) -> Self {
-        Example {
-            src: src.1.encode(&src.0.tokenize(&pair.src)),
-            tgt: tgt.1.encode(&tgt.0.tokenize(&pair.tgt)),
-        }
-    }
-}
-
 /// Pads examples into a [`Seq2SeqBatch`]: `tgt_in = <sos> y`, `tgt_out = y <eos>`.
 #[derive(Clone, Debug, Default)]
 pub struct Seq2SeqBatcher;
+
+/// Batches formed ahead of time ([`crate::BatchPlan`]) arrive as one item each.
+impl Batcher<Vec<Example>, Seq2SeqBatch> for Seq2SeqBatcher {
+    fn batch(&self, items: Vec<Vec<Example>>, device: &Device) -> Seq2SeqBatch {
+        let flat: Vec<Example> = items.into_iter().flatten().collect();
+        <Self as Batcher<Example, Seq2SeqBatch>>::batch(self, flat, device)
+    }
+}
 
 impl Batcher<Example, Seq2SeqBatch> for Seq2SeqBatcher {
     fn batch(&self, items: Vec<Example>, device: &Device) -> Seq2SeqBatch {

@@ -94,6 +94,73 @@ fn parse_tsv_line(raw: &[u8]) -> Result<Pair, String> {
     Ok(Pair::new(src, tgt))
 }
 
+/// Reads two line-aligned files (line `i` of `src` translates line `i` of `tgt`).
+///
+/// Different line counts are an error naming both files; an empty side or invalid UTF-8 is an
+/// error naming the file and line, unless `skip_bad_lines` (then counted and skipped). Lines
+/// empty on both sides are skipped.
+pub fn read_aligned(
+    src: &Path,
+    tgt: &Path,
+    skip_bad_lines: bool,
+) -> Result<(Vec<Pair>, usize), DataError> {
+    let read_lines = |path: &Path| -> Result<Vec<Vec<u8>>, DataError> {
+        let bytes = std::fs::read(path).map_err(|e| DataError::io(path, e))?;
+        let mut lines: Vec<Vec<u8>> = bytes
+            .split(|&b| b == b'\n')
+            .map(|l| l.strip_suffix(b"\r").unwrap_or(l).to_vec())
+            .collect();
+        if lines.last().is_some_and(Vec::is_empty) {
+            lines.pop();
+        }
+        Ok(lines)
+    };
+    let (src_lines, tgt_lines) = (read_lines(src)?, read_lines(tgt)?);
+    if src_lines.len() != tgt_lines.len() {
+        return Err(DataError::Invalid(format!(
+            "{} has {} lines but {} has {}: line-aligned files must have the same number of lines",
+            src.display(),
+            src_lines.len(),
+            tgt.display(),
+            tgt_lines.len()
+        )));
+    }
+    let mut pairs = Vec::with_capacity(src_lines.len());
+    let mut skipped = 0;
+    for (i, (s, t)) in src_lines.iter().zip(&tgt_lines).enumerate() {
+        let blank = |b: &[u8]| b.iter().all(u8::is_ascii_whitespace);
+        if blank(s) && blank(t) {
+            continue;
+        }
+        let side = |bytes: &[u8], path: &Path, name: &str| -> Result<String, DataError> {
+            let line_error = |message: String| DataError::Line {
+                path: path.into(),
+                line: i + 1,
+                message,
+            };
+            let text = std::str::from_utf8(bytes)
+                .map_err(|e| line_error(format!("invalid UTF-8 at byte {}", e.valid_up_to())))?;
+            let text = text.trim();
+            if text.is_empty() {
+                return Err(line_error(format!("empty {name} side")));
+            }
+            Ok(text.to_string())
+        };
+        match (side(s, src, "source"), side(t, tgt, "target")) {
+            (Ok(s), Ok(t)) => pairs.push(Pair::new(s, t)),
+            _ if skip_bad_lines => skipped += 1,
+            (Err(e), _) | (_, Err(e)) => return Err(e),
+        }
+    }
+    if pairs.is_empty() {
+        return Err(DataError::File {
+            path: src.into(),
+            message: "no sentence pairs in the file".into(),
+        });
+    }
+    Ok((pairs, skipped))
+}
+
 /// Splits pairs into train/valid/test by source sentence, deterministically from `seed`.
 ///
 /// All pairs that share a source (alternative translations) land in the same split, so no source
@@ -199,6 +266,37 @@ mod tests {
     }
 
     #[test]
+    fn aligned_files_pair_lines_and_report_problems() {
+        let src = write("a.de", b"Hallo\nWelt\n");
+        let tgt = write("a.en", b"Hello\r\nWorld\n");
+        let (pairs, _) = read_aligned(&src, &tgt, false).unwrap();
+        assert_eq!(
+            pairs,
+            vec![Pair::new("Hallo", "Hello"), Pair::new("Welt", "World")]
+        );
+
+        let short = write("short.en", b"Hello\n");
+        let err = read_aligned(&src, &short, false).unwrap_err().to_string();
+        assert!(
+            err.contains("a.de has 2 lines but") && err.contains("short.en has 1"),
+            "{err}"
+        );
+
+        let gap = write("gap.en", b"Hello\n \n");
+        let err = read_aligned(&src, &gap, false).unwrap_err().to_string();
+        assert!(err.contains("gap.en:2: empty target side"), "{err}");
+        assert_eq!(read_aligned(&src, &gap, true).unwrap().1, 1);
+
+        let bad = write("bad.de", b"Hallo\n\xc3\x28\n");
+        let err = read_aligned(&bad, &tgt, false).unwrap_err().to_string();
+        assert!(err.contains("bad.de:2: invalid UTF-8"), "{err}");
+        let err = read_aligned(Path::new("/missing.de"), &tgt, false)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("/missing.de"), "{err}");
+    }
+
+    #[test]
     fn split_is_deterministic_and_disjoint_by_source() {
         let pairs: Vec<Pair> = (0..200)
             .flat_map(|i| {
@@ -216,5 +314,27 @@ mod tests {
         let sources = |v: &[Pair]| v.iter().map(|p| p.src.clone()).collect::<HashSet<_>>();
         let (tr, va, te) = (sources(&a.train), sources(&a.valid), sources(&a.test));
         assert!(tr.is_disjoint(&va) && tr.is_disjoint(&te) && va.is_disjoint(&te));
+    }
+}
+
+#[cfg(test)]
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(200))]
+
+        #[test]
+        fn the_tsv_reader_never_panics(bytes in proptest::collection::vec(any::<u8>(), 0..400), skip in any::<bool>()) {
+            let dir = std::env::temp_dir().join(format!("transduce-prop-{}", std::process::id()));
+            std::fs::create_dir_all(&dir).unwrap();
+            let path = dir.join("fuzz.tsv");
+            std::fs::write(&path, &bytes).unwrap();
+            match read_tsv(&path, skip) {
+                Ok((pairs, _)) => prop_assert!(pairs.iter().all(|p| !p.src.is_empty() && !p.tgt.is_empty())),
+                Err(e) => prop_assert!(e.to_string().contains("fuzz.tsv")),
+            }
+        }
     }
 }

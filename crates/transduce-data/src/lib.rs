@@ -2,19 +2,24 @@
 //! batcher that turns sentence pairs into [`transduce_nn::Seq2SeqBatch`] tensors.
 
 pub mod batcher;
+pub mod bucket;
 pub mod config;
 pub mod corpus;
+pub mod embeddings;
 pub mod error;
 pub mod prepare;
 pub mod task;
 pub mod tokenizer;
 pub mod vocab;
+pub mod words;
 
 pub use batcher::{Example, Seq2SeqBatcher, pad_ids};
-pub use config::{DataConfig, LoadReport};
-pub use corpus::{Pair, Splits, read_tsv, split_by_source};
+pub use bucket::{BatchPlan, padding_fraction};
+pub use config::{DataConfig, Direction, LoadReport};
+pub use corpus::{Pair, Splits, read_aligned, read_tsv, split_by_source};
+pub use embeddings::{Pretrained, read_vectors};
 pub use error::DataError;
 pub use prepare::{Codec, Prepared};
 pub use task::{Task, TaskConfig};
-pub use tokenizer::Tokenizer;
+pub use tokenizer::{Tokenizer, TokenizerKind};
 pub use vocab::Vocab;

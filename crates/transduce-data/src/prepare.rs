@@ -1,6 +1,6 @@
 //! From splits of text pairs to vocabularies and id examples: the data a training run uses.
 
-use crate::{Example, Pair, Splits, Tokenizer, Vocab};
+use crate::{DataError, Example, Pair, Splits, Tokenizer, TokenizerKind, Vocab};
 
 /// Tokenizers and vocabularies of both sides, built from the training split.
 #[derive(Clone, Debug)]
@@ -16,38 +16,47 @@ pub struct Codec {
 }
 
 impl Codec {
-    /// Builds both vocabularies from `train` (tokens seen at least `min_freq` times); with
-    /// `joint`, one vocabulary of both sides serves both (needed for shared embeddings).
+    /// Trains the tokenizers and builds the vocabularies on `train`.
+    ///
+    /// BPE learns up to `vocab_size` entries; char and word vocabularies keep the `vocab_size`
+    /// most frequent tokens seen at least `min_freq` times. With `joint`, one tokenizer and one
+    /// vocabulary serve both sides (needed for shared embeddings).
     pub fn build(
         train: &[Pair],
-        src_tokenizer: Tokenizer,
-        tgt_tokenizer: Tokenizer,
+        kind: TokenizerKind,
+        vocab_size: usize,
         min_freq: usize,
         joint: bool,
-    ) -> Self {
-        let src: Vec<Vec<String>> = train
-            .iter()
-            .map(|p| src_tokenizer.tokenize(&p.src))
-            .collect();
-        let tgt: Vec<Vec<String>> = train
-            .iter()
-            .map(|p| tgt_tokenizer.tokenize(&p.tgt))
-            .collect();
+    ) -> Result<Self, DataError> {
+        let srcs = || train.iter().map(|p| p.src.as_str());
+        let tgts = || train.iter().map(|p| p.tgt.as_str());
+        let (src_tokenizer, tgt_tokenizer) = if joint {
+            let both = Tokenizer::train(kind, srcs().chain(tgts()), vocab_size)?;
+            (both.clone(), both)
+        } else {
+            (
+                Tokenizer::train(kind, srcs(), vocab_size)?,
+                Tokenizer::train(kind, tgts(), vocab_size)?,
+            )
+        };
+        let cap = (kind != TokenizerKind::Bpe).then_some(vocab_size);
+        let src: Vec<Vec<String>> = srcs().map(|s| src_tokenizer.tokenize(s)).collect();
+        let tgt: Vec<Vec<String>> = tgts().map(|t| tgt_tokenizer.tokenize(t)).collect();
         let (src_vocab, tgt_vocab) = if joint {
-            let vocab = Vocab::build(src.iter().chain(&tgt).map(Vec::as_slice), min_freq, None);
+            let vocab = Vocab::build(src.iter().chain(&tgt).map(Vec::as_slice), min_freq, cap);
             (vocab.clone(), vocab)
         } else {
             (
-                Vocab::build(src.iter().map(Vec::as_slice), min_freq, None),
-                Vocab::build(tgt.iter().map(Vec::as_slice), min_freq, None),
+                Vocab::build(src.iter().map(Vec::as_slice), min_freq, cap),
+                Vocab::build(tgt.iter().map(Vec::as_slice), min_freq, cap),
             )
         };
-        Codec {
+        Ok(Codec {
             src_tokenizer,
             tgt_tokenizer,
             src_vocab,
             tgt_vocab,
-        }
+        })
     }
 
     /// Source ids of a sentence.
@@ -93,16 +102,16 @@ mod tests {
     #[test]
     fn round_trips_known_tokens_and_maps_unknown_ones_to_unk() {
         let train = vec![Pair::new("123", "321"), Pair::new("45", "54")];
-        let codec = Codec::build(&train, Tokenizer::Char, Tokenizer::Char, 1, false);
+        let codec = Codec::build(&train, TokenizerKind::Char, usize::MAX, 1, false).unwrap();
         assert_eq!(codec.decode_tgt(&codec.encode_tgt("5432")), "5432");
         assert_eq!(codec.encode_src("9"), vec![transduce_nn::special::UNK]);
         let ex = codec.examples(&train);
         assert_eq!(ex[1].src.len(), 2);
         let words = vec![Pair::new("a b", "x"), Pair::new("b", "y z")];
-        let joint = Codec::build(&words, Tokenizer::Word, Tokenizer::Word, 1, true);
+        let joint = Codec::build(&words, TokenizerKind::Word, usize::MAX, 1, true).unwrap();
         assert_eq!(joint.src_vocab, joint.tgt_vocab);
         assert_eq!(joint.src_vocab.len(), 4 + 5);
-        let separate = Codec::build(&words, Tokenizer::Word, Tokenizer::Word, 1, false);
+        let separate = Codec::build(&words, TokenizerKind::Word, usize::MAX, 1, false).unwrap();
         assert_eq!(separate.src_vocab.len(), 4 + 2);
     }
 }

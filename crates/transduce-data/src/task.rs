@@ -6,9 +6,14 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use serde::{Deserialize, Serialize};
 
-use crate::{DataError, Pair, Splits};
+use crate::{DataError, Pair, Splits, words};
 
-/// A built-in task over digit strings.
+/// Dates are drawn from 1900-01-01 ..
+const DATE_FIRST: i64 = -25_567;
+/// .. to 2099-12-31 (days since 1970-01-01).
+const DATE_LAST: i64 = 47_482;
+
+/// A built-in task.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Task {
@@ -18,6 +23,14 @@ pub enum Task {
     Reverse,
     /// `4721 -> 1247`.
     Sort,
+    /// `Monday, 23 November 2026`, `lundi 23 novembre 2026`, `2026년 11월 23일 월요일` ... -> `2026-11-23`.
+    Dates,
+    /// A number in English or French words -> its digits (`forty-two` -> `42`).
+    Numbers,
+    /// English words -> digits (`--direction reverse` for digits -> words).
+    NumbersEn,
+    /// French words -> digits (`--direction reverse` for digits -> words).
+    NumbersFr,
 }
 
 impl Task {
@@ -27,13 +40,73 @@ impl Task {
             Task::Copy => "copy",
             Task::Reverse => "reverse",
             Task::Sort => "sort",
+            Task::Dates => "dates",
+            Task::Numbers => "numbers",
+            Task::NumbersEn => "numbers_en",
+            Task::NumbersFr => "numbers_fr",
         }
     }
 
-    /// The target for `src`.
+    /// How many distinct sources the task has with lengths `min_len..=max_len` (capped at 1e12).
+    fn capacity(&self, min_len: usize, max_len: usize) -> f64 {
+        let numbers: f64 = (min_len..=max_len.min(9))
+            .map(|l| 9.0 * 10f64.powi(l as i32 - 1) + f64::from(l == 1))
+            .sum();
+        match self {
+            Task::Copy | Task::Reverse | Task::Sort => (min_len..=max_len.min(12))
+                .map(|l| 10f64.powi(l as i32))
+                .sum(),
+            Task::Dates => (DATE_LAST - DATE_FIRST) as f64 * words::STYLES as f64,
+            Task::Numbers => 2.0 * numbers,
+            Task::NumbersEn | Task::NumbersFr => numbers,
+        }
+    }
+
+    /// Draws one pair; sources have `min_len..=max_len` digits (for numbers, of the number).
+    fn sample(&self, rng: &mut StdRng, min_len: usize, max_len: usize) -> Pair {
+        let digits = |rng: &mut StdRng| -> String {
+            let len = rng.random_range(min_len..=max_len);
+            (0..len)
+                .map(|_| char::from(b'0' + rng.random_range(0..10u8)))
+                .collect()
+        };
+        let number = |rng: &mut StdRng| -> u64 {
+            let len = rng.random_range(min_len..=max_len.min(9).max(min_len)) as u32;
+            let low = if len == 1 { 0 } else { 10u64.pow(len - 1) };
+            rng.random_range(low..10u64.pow(len))
+        };
+        match self {
+            Task::Copy | Task::Reverse | Task::Sort => {
+                let src = digits(rng);
+                let tgt = self.apply(&src);
+                Pair { src, tgt }
+            }
+            Task::Dates => {
+                let date = words::Date::from_days(rng.random_range(DATE_FIRST..DATE_LAST));
+                Pair::new(date.written(rng.random_range(0..words::STYLES)), date.iso())
+            }
+            Task::Numbers | Task::NumbersEn | Task::NumbersFr => {
+                let n = number(rng);
+                let french = match self {
+                    Task::Numbers => rng.random_bool(0.5),
+                    _ => *self == Task::NumbersFr,
+                };
+                let src = if french {
+                    words::french_number(n)
+                } else {
+                    words::english_number(n)
+                };
+                Pair::new(src, n.to_string())
+            }
+        }
+    }
+
+    /// The target of a digit task for `src` (the other tasks generate their targets).
     pub fn apply(&self, src: &str) -> String {
         match self {
-            Task::Copy => src.to_string(),
+            Task::Copy | Task::Dates | Task::Numbers | Task::NumbersEn | Task::NumbersFr => {
+                src.to_string()
+            }
             Task::Reverse => src.chars().rev().collect(),
             Task::Sort => {
                 let mut c: Vec<char> = src.chars().collect();
@@ -87,9 +160,7 @@ impl TaskConfig {
             )));
         }
         let total = self.n_train + self.n_valid + self.n_test;
-        let distinct: f64 = (self.min_len..=self.max_len)
-            .map(|l| 10f64.powi(l as i32))
-            .sum();
+        let distinct = self.task.capacity(self.min_len, self.max_len);
         if (total as f64) > distinct / 2.0 {
             return Err(DataError::Invalid(format!(
                 "{total} distinct sources of {}..={} digits are too many (at most {} exist); widen the lengths",
@@ -100,13 +171,9 @@ impl TaskConfig {
         let mut seen = HashSet::with_capacity(total);
         let mut pairs = Vec::with_capacity(total);
         while pairs.len() < total {
-            let len = rng.random_range(self.min_len..=self.max_len);
-            let src: String = (0..len)
-                .map(|_| char::from(b'0' + rng.random_range(0..10u8)))
-                .collect();
-            if seen.insert(src.clone()) {
-                let tgt = self.task.apply(&src);
-                pairs.push(Pair { src, tgt });
+            let pair = self.task.sample(&mut rng, self.min_len, self.max_len);
+            if seen.insert(pair.src.clone()) {
+                pairs.push(pair);
             }
         }
         let test = pairs.split_off(self.n_train + self.n_valid);
@@ -152,6 +219,42 @@ mod tests {
         }
         config.seed = 4;
         assert_ne!(a, config.generate().unwrap());
+    }
+
+    #[test]
+    fn dates_and_numbers_have_correct_targets() {
+        let mut config = TaskConfig::new(Task::Dates, 5);
+        (config.n_train, config.n_valid, config.n_test) = (300, 10, 10);
+        let splits = config.generate().unwrap();
+        for p in &splits.train {
+            let (y, m, d) = (&p.tgt[..4], &p.tgt[5..7], &p.tgt[8..]);
+            assert!(p.src.contains(y), "{p:?}");
+            let day: u32 = d.parse().unwrap();
+            assert!(
+                p.src.contains(&day.to_string()) || p.src.contains("1er"),
+                "{p:?}"
+            );
+            assert!((1..=12).contains(&m.parse::<u32>().unwrap()));
+        }
+        let langs = |needle: &str| splits.train.iter().any(|p| p.src.contains(needle));
+        assert!(langs("년") && langs("janvier") | langs("mars") | langs("mai") && langs(", "));
+
+        let mut config = TaskConfig::new(Task::Numbers, 6);
+        (
+            config.n_train,
+            config.n_valid,
+            config.n_test,
+            config.min_len,
+            config.max_len,
+        ) = (300, 10, 10, 1, 6);
+        for p in config.generate().unwrap().train {
+            let n: u64 = p.tgt.parse().unwrap();
+            assert!(
+                p.src == words::english_number(n) || p.src == words::french_number(n),
+                "{p:?}"
+            );
+            assert!((1..=6).contains(&p.tgt.len()));
+        }
     }
 
     #[test]

@@ -120,6 +120,16 @@ impl BahdanauConfig {
     }
 }
 
+impl Bahdanau {
+    /// The embedding table of a side.
+    pub(crate) fn embedding_mut(&mut self, side: crate::Side) -> &mut Embedding {
+        match side {
+            crate::Side::Source => self.encoder.embedding_mut(),
+            crate::Side::Target => &mut self.embedding,
+        }
+    }
+}
+
 impl Seq2Seq for Bahdanau {
     type Memory = RecurrentMemory;
     type State = RecurrentState;

@@ -20,7 +20,7 @@ pub mod transformer;
 pub use bahdanau::{Bahdanau, BahdanauConfig};
 pub use batch::Seq2SeqBatch;
 pub use luong::{Luong, LuongConfig};
-pub use model::{Model, ModelConfig, ModelMemory, ModelState};
+pub use model::{Model, ModelConfig, ModelMemory, ModelState, Side};
 pub use rnn::attention::Score;
 pub use rnn::cell::CellKind;
 pub use rnn_seq2seq::{RnnSeq2Seq, RnnSeq2SeqConfig};

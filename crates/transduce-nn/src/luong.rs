@@ -122,6 +122,16 @@ impl LuongConfig {
     }
 }
 
+impl Luong {
+    /// The embedding table of a side.
+    pub(crate) fn embedding_mut(&mut self, side: crate::Side) -> &mut Embedding {
+        match side {
+            crate::Side::Source => self.encoder.embedding_mut(),
+            crate::Side::Target => &mut self.embedding,
+        }
+    }
+}
+
 impl Seq2Seq for Luong {
     type Memory = RecurrentMemory;
     type State = RecurrentState;

@@ -5,6 +5,7 @@
 //! The memory and state of a [`Model`] must come from the same model; mixing architectures is
 //! a programming error and panics.
 
+use burn::module::Param;
 use burn::prelude::*;
 use serde::{Deserialize, Serialize};
 
@@ -123,6 +124,65 @@ impl ModelConfig {
     }
 }
 
+/// Which side's embedding table.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Side {
+    /// The source (encoder) embeddings.
+    Source,
+    /// The target (decoder) embeddings.
+    Target,
+}
+
+impl Model {
+    /// Overwrites rows of a side's embedding table with pretrained vectors (`(id, vector)`);
+    /// with `freeze`, the whole table stays fixed during training. A vector width that differs
+    /// from the table's is an error.
+    pub fn load_embeddings(
+        mut self,
+        side: Side,
+        rows: &[(usize, Vec<f32>)],
+        freeze: bool,
+    ) -> Result<Self, ConfigError> {
+        let embedding = match &mut self {
+            Model::Seq2seq(m) => m.embedding_mut(side),
+            Model::Luong(m) => m.embedding_mut(side),
+            Model::Bahdanau(m) => m.embedding_mut(side),
+            Model::Transformer(m) => m.embedding_mut(side),
+        };
+        let weight = embedding.weight.val();
+        let [vocab_size, width] = weight.dims();
+        let device = weight.device();
+        let mut values: Vec<f32> = weight
+            .into_data()
+            .convert::<f32>()
+            .try_to_vec()
+            .expect("converted to f32");
+        for (id, vector) in rows {
+            if vector.len() != width || *id >= vocab_size {
+                return Err(ConfigError(format!(
+                    "a pretrained vector of width {} for id {id} does not fit a {vocab_size} x {width} embedding table",
+                    vector.len()
+                )));
+            }
+            values[id * width..(id + 1) * width].copy_from_slice(vector);
+        }
+        let table = Tensor::<2>::from_data(TensorData::new(values, [vocab_size, width]), &device);
+        embedding.weight = Param::from_tensor(table).set_require_grad(!freeze);
+        Ok(self)
+    }
+
+    /// The width of a side's embedding table.
+    pub fn embedding_width(&mut self, side: Side) -> usize {
+        let embedding = match self {
+            Model::Seq2seq(m) => m.embedding_mut(side),
+            Model::Luong(m) => m.embedding_mut(side),
+            Model::Bahdanau(m) => m.embedding_mut(side),
+            Model::Transformer(m) => m.embedding_mut(side),
+        };
+        embedding.weight.val().dims()[1]
+    }
+}
+
 /// Runs `$body` with `$m` bound to the architecture inside a [`Model`] whose memory and state are recurrent.
 macro_rules! recurrent {
     ($model:expr, $m:ident => $body:expr, $other:pat => $fallback:expr) => {
@@ -227,6 +287,44 @@ impl BatchSelect for ModelState {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn pretrained_rows_replace_the_embeddings_and_freeze_them() {
+        let dev = crate::test_util::test_device().autodiff();
+        let config = ModelConfig::Luong(
+            crate::LuongConfig::new(8, 9)
+                .with_d_embedding(3)
+                .with_d_hidden(4),
+        );
+        let mut model = config.init(&dev);
+        assert_eq!(model.embedding_width(Side::Source), 3);
+        let model = model
+            .load_embeddings(Side::Source, &[(5, vec![1.0, 2.0, 3.0])], true)
+            .unwrap();
+        let Model::Luong(mut luong) = model else {
+            unreachable!()
+        };
+        let table = luong.embedding_mut(Side::Source).weight.val();
+        let row: Vec<f32> = table
+            .clone()
+            .slice(s![5..6, ..])
+            .into_data()
+            .try_to_vec()
+            .unwrap();
+        assert_eq!(row, vec![1.0, 2.0, 3.0]);
+        assert!(
+            !luong
+                .embedding_mut(Side::Source)
+                .weight
+                .val()
+                .is_require_grad()
+        );
+        let err = config
+            .init(&dev)
+            .load_embeddings(Side::Target, &[(1, vec![0.0; 4])], false)
+            .unwrap_err();
+        assert!(err.0.contains("does not fit"));
+    }
 
     #[test]
     fn config_json_is_tagged_by_arch_and_round_trips() {

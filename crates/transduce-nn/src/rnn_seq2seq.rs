@@ -141,6 +141,16 @@ impl RnnSeq2SeqConfig {
     }
 }
 
+impl RnnSeq2Seq {
+    /// The embedding table of a side.
+    pub(crate) fn embedding_mut(&mut self, side: crate::Side) -> &mut Embedding {
+        match side {
+            crate::Side::Source => self.encoder.embedding_mut(),
+            crate::Side::Target => &mut self.embedding,
+        }
+    }
+}
+
 impl Seq2Seq for RnnSeq2Seq {
     type Memory = RecurrentMemory;
     type State = RecurrentState;

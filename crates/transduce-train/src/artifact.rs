@@ -3,6 +3,7 @@
 //! ```text
 //! config.json                 the resolved RunConfig (model, training, data); valid as --config input
 //! src_vocab.json tgt_vocab.json
+//! src_tokenizer.json tgt_tokenizer.json   BPE models (bpe only)
 //! model.bpk                   the best weights by validation loss (burnpack)
 //! metrics.csv                 one row per epoch
 //! valid.tsv test.tsv          the held-out pairs
@@ -17,7 +18,7 @@ use std::path::{Path, PathBuf};
 use burn::prelude::*;
 use burn::store::ModuleRecord;
 use serde::{Deserialize, Serialize};
-use transduce_data::{Codec, DataConfig, Pair, Vocab};
+use transduce_data::{Codec, DataConfig, Pair, Tokenizer, Vocab};
 use transduce_nn::{Model, ModelConfig};
 
 use crate::{TrainError, TrainingConfig};
@@ -41,6 +42,10 @@ pub mod files {
     pub const SRC_VOCAB: &str = "src_vocab.json";
     /// Target vocabulary.
     pub const TGT_VOCAB: &str = "tgt_vocab.json";
+    /// Source BPE model (BPE only).
+    pub const SRC_TOKENIZER: &str = "src_tokenizer.json";
+    /// Target BPE model (BPE only).
+    pub const TGT_TOKENIZER: &str = "tgt_tokenizer.json";
     /// Best weights.
     pub const MODEL: &str = "model.bpk";
     /// Per-epoch metrics.
@@ -74,10 +79,10 @@ impl Artifact {
             ));
         }
         let config = read_config(&dir.join(files::CONFIG))?;
-        let tokenizer = config.data.tokenizer();
+        let kind = config.data.tokenizer();
         let codec = Codec {
-            src_tokenizer: tokenizer,
-            tgt_tokenizer: tokenizer,
+            src_tokenizer: Tokenizer::load(kind, &dir.join(files::SRC_TOKENIZER))?,
+            tgt_tokenizer: Tokenizer::load(kind, &dir.join(files::TGT_TOKENIZER))?,
             src_vocab: Vocab::load(&dir.join(files::SRC_VOCAB))?,
             tgt_vocab: Vocab::load(&dir.join(files::TGT_VOCAB))?,
         };

@@ -11,6 +11,11 @@ pub struct TrainingConfig {
     /// Sentence pairs per batch. Default: 64
     #[config(default = 64)]
     pub batch_size: usize,
+    /// Most tokens per batch (rows × longest side, padding included); none by default.
+    pub max_tokens: Option<usize>,
+    /// Batch sentences of similar length together (the batch order is still shuffled). Default: true
+    #[config(default = true)]
+    pub bucket: bool,
     /// Peak learning rate, reached at the end of warmup; the Noam schedule
     /// `lr = factor · d_model^-0.5 · min(step^-0.5, step · warmup^-1.5)` then decays it as `step^-0.5`.
     /// Default: 0.002
@@ -25,6 +30,13 @@ pub struct TrainingConfig {
     /// Gradient-norm clipping per parameter tensor (0 = none). Default: 1.0
     #[config(default = 1.0)]
     pub grad_clip: f64,
+    /// Pretrained source word vectors (GloVe/word2vec/fastText text format; word tokenizer).
+    pub src_embeddings: Option<std::path::PathBuf>,
+    /// Pretrained target word vectors.
+    pub tgt_embeddings: Option<std::path::PathBuf>,
+    /// Keep pretrained embedding tables fixed during training. Default: false
+    #[config(default = false)]
+    pub freeze_embeddings: bool,
     /// Seed of the weights, the data order and dropout. Default: 42
     #[config(default = 42)]
     pub seed: u64,
@@ -37,8 +49,8 @@ impl TrainingConfig {
         if self.epochs == 0 {
             return err("epochs must be at least 1");
         }
-        if self.batch_size == 0 {
-            return err("batch_size must be at least 1");
+        if self.batch_size == 0 || self.max_tokens == Some(0) {
+            return err("batch_size and max_tokens must be at least 1");
         }
         if !(self.lr > 0.0 && self.lr.is_finite()) {
             return err("lr must be a positive number");

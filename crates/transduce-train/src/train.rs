@@ -13,9 +13,9 @@ use burn::prelude::*;
 use burn::train::metric::{AccuracyMetric, LearningRateMetric, LossMetric, PerplexityMetric};
 use burn::train::{Learner, SupervisedTraining};
 use serde::Serialize;
-use transduce_data::{Prepared, Seq2SeqBatcher};
-use transduce_nn::Model;
+use transduce_data::{BatchPlan, Example, Prepared, Seq2SeqBatcher, TokenizerKind, read_vectors};
 use transduce_nn::special::PAD;
+use transduce_nn::{Model, Side};
 
 use crate::artifact::{RunConfig, files, load_record, save_weights, write_atomic, write_pairs};
 use crate::renderer::EpochLineRenderer;
@@ -30,6 +30,8 @@ pub struct TrainReport {
     pub n_params: usize,
     /// Epochs completed.
     pub epochs: usize,
+    /// Pretrained embeddings loaded into the model.
+    pub pretrained: Vec<PretrainedReport>,
     /// The epoch whose weights were kept (lowest validation loss).
     pub best_epoch: usize,
     /// Seconds spent in the learner.
@@ -49,40 +51,54 @@ pub fn train(
 ) -> Result<TrainReport, TrainError> {
     config.model.validate()?;
     config.training.validate()?;
-    std::fs::create_dir_all(artifact_dir).map_err(|e| TrainError::artifact(artifact_dir, e))?;
-    let config_json = serde_json::to_string_pretty(config).expect("configs serialise");
-    write_atomic(&artifact_dir.join(files::CONFIG), config_json)?;
-    data.codec
-        .src_vocab
-        .save(&artifact_dir.join(files::SRC_VOCAB))?;
-    data.codec
-        .tgt_vocab
-        .save(&artifact_dir.join(files::TGT_VOCAB))?;
-    write_pairs(&artifact_dir.join(files::VALID), &data.splits.valid)?;
-    write_pairs(&artifact_dir.join(files::TEST), &data.splits.test)?;
-
     if let Some(max_len) = config.model.max_len() {
         check_lengths(data, max_len)?;
     }
+    std::fs::create_dir_all(artifact_dir).map_err(|e| TrainError::artifact(artifact_dir, e))?;
+    let config_json = serde_json::to_string_pretty(config).expect("configs serialise");
+    write_atomic(&artifact_dir.join(files::CONFIG), config_json)?;
+    let codec = &data.codec;
+    codec.src_vocab.save(&artifact_dir.join(files::SRC_VOCAB))?;
+    codec.tgt_vocab.save(&artifact_dir.join(files::TGT_VOCAB))?;
+    codec
+        .src_tokenizer
+        .save(&artifact_dir.join(files::SRC_TOKENIZER))?;
+    codec
+        .tgt_tokenizer
+        .save(&artifact_dir.join(files::TGT_TOKENIZER))?;
+    write_pairs(&artifact_dir.join(files::VALID), &data.splits.valid)?;
+    write_pairs(&artifact_dir.join(files::TEST), &data.splits.test)?;
 
     let training = &config.training;
     device.seed(training.seed);
     let train_device = device.clone().autodiff();
-    let model = config.model.init(&train_device);
+    let (model, pretrained) = load_pretrained(config, data, config.model.init(&train_device))?;
     let n_params = model.num_params();
     let trainee = Seq2SeqTrainee {
         model,
         label_smoothing: training.label_smoothing,
     };
 
+    let plan = BatchPlan {
+        batch_size: training.batch_size,
+        max_tokens: training.max_tokens,
+        bucket: training.bucket,
+    };
+    // Batches are formed once; the loader shuffles their order every epoch.
     let loader = |pairs: &[transduce_data::Pair], shuffle: bool| {
-        let builder = DataLoaderBuilder::new(Seq2SeqBatcher).batch_size(training.batch_size);
+        let examples = data.codec.examples(pairs);
+        let batches: Vec<Vec<Example>> = plan
+            .batches(&examples, training.seed)
+            .into_iter()
+            .map(|batch| batch.into_iter().map(|i| examples[i].clone()).collect())
+            .collect();
+        let builder = DataLoaderBuilder::new(Seq2SeqBatcher).batch_size(1);
         let builder = if shuffle {
             builder.shuffle(training.seed)
         } else {
             builder
         };
-        builder.build(InMemDataset::new(data.codec.examples(pairs)))
+        builder.build(InMemDataset::new(batches))
     };
     let train_loader = loader(&data.splits.train, true);
     let valid_loader = loader(&data.splits.valid, false);
@@ -158,6 +174,7 @@ pub fn train(
     let report = TrainReport {
         arch: config.model.arch().to_string(),
         n_params,
+        pretrained,
         epochs: epochs.len(),
         best_epoch: best.epoch,
         train_seconds,
@@ -168,6 +185,66 @@ pub fn train(
         serde_json::to_string_pretty(&report).expect("reports serialise"),
     )?;
     Ok(report)
+}
+
+/// What loading pretrained vectors found.
+#[derive(Clone, Debug, Serialize)]
+pub struct PretrainedReport {
+    /// `source` or `target`.
+    pub side: String,
+    /// The vectors file.
+    pub path: std::path::PathBuf,
+    /// Vocabulary words found in it.
+    pub found: usize,
+    /// Vocabulary words missing from it (they keep their random initialisation).
+    pub missing: usize,
+}
+
+/// Loads `training.src_embeddings` / `tgt_embeddings` into the model (word tokenizer only).
+fn load_pretrained(
+    config: &RunConfig,
+    data: &Prepared,
+    mut model: Model,
+) -> Result<(Model, Vec<PretrainedReport>), TrainError> {
+    let training = &config.training;
+    let sides = [
+        (
+            Side::Source,
+            "source",
+            &training.src_embeddings,
+            &data.codec.src_vocab,
+        ),
+        (
+            Side::Target,
+            "target",
+            &training.tgt_embeddings,
+            &data.codec.tgt_vocab,
+        ),
+    ];
+    let mut reports = Vec::new();
+    for (side, name, path, vocab) in sides {
+        let Some(path) = path else { continue };
+        if data.codec.src_tokenizer.kind() != TokenizerKind::Word {
+            return Err(TrainError::Input(
+                "pretrained word embeddings need the word tokenizer (--tokenizer word)".into(),
+            ));
+        }
+        let vectors = read_vectors(path, vocab, model.embedding_width(side))?;
+        model = model.load_embeddings(side, &vectors.rows, training.freeze_embeddings)?;
+        log::info!(
+            "{name} embeddings: {} words from {}, {} missing",
+            vectors.rows.len(),
+            path.display(),
+            vectors.missing
+        );
+        reports.push(PretrainedReport {
+            side: name.to_string(),
+            path: path.clone(),
+            found: vectors.rows.len(),
+            missing: vectors.missing,
+        });
+    }
+    Ok((model, reports))
 }
 
 /// With a learned position table, every source and target (with `<sos>`) must fit in it.

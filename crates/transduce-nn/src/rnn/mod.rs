@@ -90,6 +90,11 @@ impl SourceEncoderConfig {
 }
 
 impl SourceEncoder {
+    /// The source embedding table.
+    pub(crate) fn embedding_mut(&mut self) -> &mut Embedding {
+        &mut self.embedding
+    }
+
     /// Encodes the source; with `reverse`, each sentence's real tokens are read in reverse order
     /// (Sutskever et al.'s trick; padding stays at the end).
     ///

@@ -393,6 +393,16 @@ impl Transformer {
     }
 }
 
+impl Transformer {
+    /// The embedding table of a side (the target's when they are shared).
+    pub(crate) fn embedding_mut(&mut self, side: crate::Side) -> &mut Embedding {
+        match (side, &mut self.src_embedding) {
+            (crate::Side::Source, Some(src)) => src,
+            _ => &mut self.tgt_embedding,
+        }
+    }
+}
+
 impl Seq2Seq for Transformer {
     type Memory = TransformerMemory;
     type State = TransformerState;
