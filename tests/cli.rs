@@ -276,6 +276,178 @@ fn every_architecture_trains_and_translates_from_the_cli() {
     assert_fails_with(&out, "sentence 2 has 10 tokens");
 }
 
+/// A toy parallel corpus as two aligned files.
+fn toy_corpus(dir: &Path, n: usize) -> (String, String) {
+    let animals = [
+        ("cat", "chat"),
+        ("dog", "chien"),
+        ("bird", "oiseau"),
+        ("fish", "poisson"),
+    ];
+    let (mut en, mut fr) = (String::new(), String::new());
+    for i in 0..n {
+        let (a, b) = animals[i % 4];
+        en.push_str(&format!("the {a} number {i} sleeps .\n"));
+        fr.push_str(&format!("le {b} numéro {i} dort .\n"));
+    }
+    let (src, tgt) = (dir.join("toy.en"), dir.join("toy.fr"));
+    std::fs::write(&src, en).unwrap();
+    std::fs::write(&tgt, fr).unwrap();
+    (
+        src.to_str().unwrap().to_string(),
+        tgt.to_str().unwrap().to_string(),
+    )
+}
+
+#[test]
+fn corpora_bpe_and_pretrained_embeddings_from_the_cli() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (src, tgt) = toy_corpus(tmp.path(), 300);
+    let dir = tmp.path().join("bpe");
+    let dir_s = dir.to_str().unwrap();
+    let out = transduce(
+        &[
+            "train",
+            "--config",
+            QUICK,
+            "--epochs",
+            "1",
+            "--device",
+            "flex",
+            "--artifact-dir",
+            dir_s,
+            "--src",
+            &src,
+            "--tgt",
+            &tgt,
+            "--tokenizer",
+            "bpe",
+            "--vocab-size",
+            "120",
+            "--joint-vocab",
+        ],
+        None,
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(dir.join("src_tokenizer.json").is_file() && dir.join("tgt_tokenizer.json").is_file());
+    let out = transduce(
+        &["translate", "--artifact-dir", dir_s, "--device", "flex"],
+        Some("the dog number 7 sleeps .\n".as_bytes()),
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stdout).lines().count(), 1);
+
+    // Pretrained vectors for some of the words (GloVe format, the Transformer's width of 32).
+    let vectors: String = ["the", "cat", "dog", "sleeps", "unused"]
+        .iter()
+        .map(|w| format!("{w} {}\n", vec!["0.5"; 32].join(" ")))
+        .collect();
+    let vec_path = tmp.path().join("vectors.txt");
+    std::fs::write(&vec_path, vectors).unwrap();
+    let out = transduce(
+        &[
+            "train",
+            "--config",
+            QUICK,
+            "--epochs",
+            "1",
+            "--device",
+            "flex",
+            "--artifact-dir",
+            tmp.path().join("emb").to_str().unwrap(),
+            "--src",
+            &src,
+            "--tgt",
+            &tgt,
+            "--tokenizer",
+            "word",
+            "--src-embeddings",
+            vec_path.to_str().unwrap(),
+            "--freeze-embeddings",
+        ],
+        None,
+    );
+    let stdout = text(&out.stdout);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(
+        stdout.contains("source embeddings: 4 words initialised from") && stdout.contains("frozen"),
+        "{stdout}"
+    );
+
+    // A width that does not fit the model, and vectors with a char tokenizer, are errors.
+    let out = transduce(
+        &[
+            "train",
+            "--config",
+            QUICK,
+            "--device",
+            "flex",
+            "--artifact-dir",
+            tmp.path().join("emb2").to_str().unwrap(),
+            "--src",
+            &src,
+            "--tgt",
+            &tgt,
+            "--tokenizer",
+            "word",
+            "--d-model",
+            "16",
+            "--n-heads",
+            "2",
+            "--src-embeddings",
+            vec_path.to_str().unwrap(),
+        ],
+        None,
+    );
+    assert_fails_with(
+        &out,
+        "32-dimensional vectors, but the model's embeddings have 16 dimensions",
+    );
+    let out = transduce(
+        &[
+            "train",
+            "--config",
+            QUICK,
+            "--device",
+            "flex",
+            "--artifact-dir",
+            tmp.path().join("emb3").to_str().unwrap(),
+            "--src",
+            &src,
+            "--tgt",
+            &tgt,
+            "--tokenizer",
+            "char",
+            "--src-embeddings",
+            vec_path.to_str().unwrap(),
+        ],
+        None,
+    );
+    assert_fails_with(&out, "need the word tokenizer");
+
+    // transduce data: samples and statistics.
+    let out = transduce(
+        &[
+            "data", "--src", &src, "--tgt", &tgt, "--n", "3", "--split", "test",
+        ],
+        None,
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout)
+            .lines()
+            .all(|l| l.split('\t').count() == 2)
+    );
+    assert_eq!(text(&out.stdout).lines().count(), 3);
+    let out = transduce(&["data", "--task", "dates", "--stats"], None);
+    let stdout = text(&out.stdout);
+    assert!(
+        stdout.contains("pairs: 20000 train, 500 valid, 1000 test")
+            && stdout.contains("length-bucketed"),
+        "{stdout}"
+    );
+}
+
 #[test]
 fn bad_input_gives_clear_errors() {
     let tmp = tempfile::tempdir().unwrap();
@@ -294,6 +466,26 @@ fn bad_input_gives_clear_errors() {
         None,
     );
     assert_fails_with(&out, "bad.tsv:2: no TAB");
+
+    let (src, _) = toy_corpus(tmp.path(), 10);
+    std::fs::write(p("short.fr"), "un\ndeux\n").unwrap();
+    let out = transduce(
+        &[
+            "train",
+            "--src",
+            &src,
+            "--tgt",
+            &s(&p("short.fr")),
+            "--artifact-dir",
+            &s(&p("r0")),
+        ],
+        None,
+    );
+    assert_fails_with(&out, "toy.en has 10 lines but");
+    let out = transduce(&["data", "--src", &src], None);
+    assert_fails_with(&out, "--src and --tgt go together");
+    let out = transduce(&["train", "--train", "/nonexistent/corpus.tsv"], None);
+    assert_fails_with(&out, "/nonexistent/corpus.tsv");
 
     let out = transduce(&["train", "--device", "tpu"], None);
     assert_fails_with(&out, "unknown device");
