@@ -6,6 +6,7 @@ pub mod config;
 pub mod error;
 pub mod evaluate;
 pub mod renderer;
+pub mod score;
 pub mod step;
 pub mod train;
 
