@@ -12,6 +12,7 @@ use transduce::device::DeviceSpec;
 use transduce_data::{BatchPlan, Direction, Task, TokenizerKind, padding_fraction};
 use transduce_nn::{CellKind, Positions, Score};
 use transduce_train::artifact::Artifact;
+use transduce_train::score::{corpus_bleu, corpus_chrf};
 use transduce_train::{Translator, train};
 
 /// Sequence-to-sequence models (RNN, Seq2Seq, attention, Transformer) on burn.
@@ -32,6 +33,21 @@ enum Command {
     Eval(EvalArgs),
     /// Print samples (`source<TAB>target`) or statistics of the data `train` would use.
     Data(DataCmdArgs),
+    /// Corpus BLEU and chrF of a hypothesis file against a reference file, as sacreBLEU computes them.
+    Score(ScoreArgs),
+}
+
+#[derive(clap::Args, Debug)]
+struct ScoreArgs {
+    /// Hypotheses, one per line.
+    #[arg(long, value_name = "FILE")]
+    hyp: PathBuf,
+    /// References, one per line, aligned with the hypotheses.
+    #[arg(long = "ref", value_name = "FILE")]
+    reference: PathBuf,
+    /// Print a JSON object (`bleu`, `chrf`, `n`, and BLEU's parts) instead of text.
+    #[arg(long)]
+    json: bool,
 }
 
 #[derive(clap::Args, Debug)]
@@ -237,6 +253,9 @@ struct TrainArgs {
     /// A JSON config (any subset of a saved config.json); flags override it.
     #[arg(long, value_name = "FILE.json")]
     config: Option<PathBuf>,
+    /// Stop when validation BLEU has not improved for this many epochs.
+    #[arg(long)]
+    patience: Option<usize>,
     /// Pretrained source word vectors (GloVe/word2vec/fastText text; needs --tokenizer word).
     #[arg(long, value_name = "FILE")]
     src_embeddings: Option<PathBuf>,
@@ -398,7 +417,7 @@ struct EvalArgs {
     /// A `source<TAB>target` test set [default: the held-out test split of the training data].
     #[arg(long, value_name = "FILE.tsv")]
     test: Option<PathBuf>,
-    /// Print a JSON object (`exact_match`, `n`) instead of text.
+    /// Print a JSON object (`bleu`, `chrf`, `exact_match`, `n`) instead of text.
     #[arg(long)]
     json: bool,
     /// Beam width (1 = greedy).
@@ -419,7 +438,76 @@ fn main() -> anyhow::Result<()> {
         Command::Translate(args) => run_translate(args),
         Command::Eval(args) => run_eval(args),
         Command::Data(args) => run_data(args),
+        Command::Score(args) => run_score(args),
     }
+}
+
+/// The lines of a text file, without line endings; invalid UTF-8 is an error naming the line.
+fn read_lines(path: &Path) -> anyhow::Result<Vec<String>> {
+    let bytes = std::fs::read(path).with_context(|| format!("{}: cannot read", path.display()))?;
+    let mut lines: Vec<&[u8]> = bytes.split(|&b| b == b'\n').collect();
+    if lines.last().is_some_and(|l| l.is_empty()) {
+        lines.pop();
+    }
+    lines
+        .into_iter()
+        .enumerate()
+        .map(|(i, line)| {
+            let line = line.strip_suffix(b"\r").unwrap_or(line);
+            String::from_utf8(line.to_vec()).map_err(|e| {
+                anyhow::anyhow!(
+                    "{}:{}: invalid UTF-8 at byte {}",
+                    path.display(),
+                    i + 1,
+                    e.utf8_error().valid_up_to()
+                )
+            })
+        })
+        .collect()
+}
+
+fn run_score(args: ScoreArgs) -> anyhow::Result<()> {
+    let hyps = read_lines(&args.hyp)?;
+    let refs = read_lines(&args.reference)?;
+    if hyps.len() != refs.len() {
+        bail!(
+            "{} has {} lines but {} has {}: one hypothesis per reference",
+            args.hyp.display(),
+            hyps.len(),
+            args.reference.display(),
+            refs.len()
+        );
+    }
+    let bleu = corpus_bleu(&hyps, &refs);
+    let chrf = corpus_chrf(&hyps, &refs);
+    if args.json {
+        let json = json!({
+            "bleu": bleu.score,
+            "chrf": chrf,
+            "n": hyps.len(),
+            "bleu_precisions": bleu.precisions,
+            "bleu_bp": bleu.bp,
+            "sys_len": bleu.sys_len,
+            "ref_len": bleu.ref_len,
+        });
+        println!("{json}");
+    } else {
+        let p = bleu.precisions;
+        println!(
+            "BLEU = {:.2} {:.1}/{:.1}/{:.1}/{:.1} (BP = {:.3} ratio = {:.3} hyp_len = {} ref_len = {})",
+            bleu.score,
+            p[0],
+            p[1],
+            p[2],
+            p[3],
+            bleu.bp,
+            bleu.sys_len as f64 / bleu.ref_len.max(1) as f64,
+            bleu.sys_len,
+            bleu.ref_len
+        );
+        println!("chrF2 = {chrf:.2}");
+    }
+    Ok(())
 }
 
 fn run_data(args: DataCmdArgs) -> anyhow::Result<()> {
@@ -566,6 +654,7 @@ fn run_train(args: TrainArgs) -> anyhow::Result<()> {
     let mut entries = args.data.overrides(args.share_embeddings);
     entries.extend(vec![
         ("training", "max_tokens", args.max_tokens.map(|v| json!(v))),
+        ("training", "patience", args.patience.map(|v| json!(v))),
         (
             "training",
             "src_embeddings",
@@ -684,11 +773,13 @@ fn run_train(args: TrainArgs) -> anyhow::Result<()> {
         );
     }
     println!(
-        "done: {} epochs in {:.1}s, best epoch {} | {} parameters | held-out exact match {:.2}% (n = {}) | artifacts in {}",
+        "done: {} epochs in {:.1}s, best epoch {} | {} parameters | held-out BLEU {:.2}, chrF {:.2}, exact match {:.2}% (n = {}) | artifacts in {}",
         report.epochs,
         report.train_seconds,
         report.best_epoch,
         report.n_params,
+        report.test.bleu,
+        report.test.chrf,
         100.0 * report.test.exact_match,
         report.test.n,
         args.artifact_dir.display()
@@ -767,7 +858,9 @@ fn run_eval(args: EvalArgs) -> anyhow::Result<()> {
         println!("{}", serde_json::to_string(&report)?);
     } else {
         println!(
-            "exact match {:.2}% (n = {})",
+            "BLEU {:.2} | chrF {:.2} | exact match {:.2}% (n = {})",
+            report.bleu,
+            report.chrf,
             100.0 * report.exact_match,
             report.n
         );

@@ -70,7 +70,10 @@ fn train_then_translate_and_eval_round_trip() {
     // Piped output still shows each epoch's metrics.
     assert!(stdout.contains("epoch 1/2 | train Loss"), "{stdout}");
     assert!(stdout.contains("epoch 2/2 | train Loss"), "{stdout}");
-    assert!(stdout.contains("held-out exact match"), "{stdout}");
+    assert!(
+        stdout.contains("held-out BLEU") && stdout.contains("exact match"),
+        "{stdout}"
+    );
     for file in [
         "config.json",
         "src_vocab.json",
@@ -130,6 +133,12 @@ fn train_then_translate_and_eval_round_trip() {
     let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let em = json["exact_match"].as_f64().unwrap();
     assert!((0.0..=1.0).contains(&em));
+    for key in ["bleu", "chrf"] {
+        assert!(
+            (0.0..=100.0).contains(&json[key].as_f64().unwrap()),
+            "{json}"
+        );
+    }
     assert_eq!(json["n"], 30);
     // The same model on the same test split gives what training reported.
     let report: serde_json::Value =
@@ -446,6 +455,67 @@ fn corpora_bpe_and_pretrained_embeddings_from_the_cli() {
             && stdout.contains("length-bucketed"),
         "{stdout}"
     );
+}
+
+#[test]
+fn score_matches_sacrebleu_fixtures() {
+    let fixtures: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/assets/sacrebleu/fixtures.json"
+        ))
+        .unwrap(),
+    )
+    .unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    for name in ["punctuation", "numbers", "accents_and_scripts", "random_1"] {
+        let case = &fixtures["cases"][name];
+        let lines = |key: &str| -> String {
+            case[key]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|s| format!("{}\n", s.as_str().unwrap()))
+                .collect()
+        };
+        let (hyp, reference) = (tmp.path().join("hyp.txt"), tmp.path().join("ref.txt"));
+        std::fs::write(&hyp, lines("hyps")).unwrap();
+        std::fs::write(&reference, lines("refs")).unwrap();
+        let out = transduce(
+            &[
+                "score",
+                "--hyp",
+                hyp.to_str().unwrap(),
+                "--ref",
+                reference.to_str().unwrap(),
+                "--json",
+            ],
+            None,
+        );
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        for key in ["bleu", "chrf"] {
+            let (ours, theirs) = (json[key].as_f64().unwrap(), case[key].as_f64().unwrap());
+            assert!(
+                (ours - theirs).abs() < 0.01,
+                "{name} {key}: {ours} vs sacreBLEU {theirs}"
+            );
+        }
+        assert_eq!(json["n"], case["hyps"].as_array().unwrap().len());
+    }
+    let short = tmp.path().join("short.txt");
+    std::fs::write(&short, "one line\n").unwrap();
+    let out = transduce(
+        &[
+            "score",
+            "--hyp",
+            short.to_str().unwrap(),
+            "--ref",
+            tmp.path().join("ref.txt").to_str().unwrap(),
+        ],
+        None,
+    );
+    assert_fails_with(&out, "short.txt has 1 lines but");
 }
 
 #[test]

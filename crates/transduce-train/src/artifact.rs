@@ -4,7 +4,7 @@
 //! config.json                 the resolved RunConfig (model, training, data); valid as --config input
 //! src_vocab.json tgt_vocab.json
 //! src_tokenizer.json tgt_tokenizer.json   BPE models (bpe only)
-//! model.bpk                   the best weights by validation loss (burnpack)
+//! model.bpk                   the best weights by validation BLEU (burnpack)
 //! metrics.csv                 one row per epoch
 //! valid.tsv test.tsv          the held-out pairs
 //! report.json                 the held-out test result of the final model

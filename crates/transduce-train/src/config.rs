@@ -27,6 +27,8 @@ pub struct TrainingConfig {
     /// Label smoothing of the cross-entropy (0 = none). Default: 0.1
     #[config(default = 0.1)]
     pub label_smoothing: f64,
+    /// Stop when validation BLEU has not improved for this many epochs; none by default.
+    pub patience: Option<usize>,
     /// Gradient-norm clipping per parameter tensor (0 = none). Default: 1.0
     #[config(default = 1.0)]
     pub grad_clip: f64,
@@ -48,6 +50,9 @@ impl TrainingConfig {
         let err = |m: &str| Err(transduce_nn::ConfigError(m.to_string()));
         if self.epochs == 0 {
             return err("epochs must be at least 1");
+        }
+        if self.patience == Some(0) {
+            return err("patience must be at least 1 epoch");
         }
         if self.batch_size == 0 || self.max_tokens == Some(0) {
             return err("batch_size and max_tokens must be at least 1");

@@ -7,6 +7,7 @@ use transduce_decode::{BeamConfig, Hypothesis, beam_search, greedy};
 use transduce_nn::Seq2Seq;
 
 use crate::TrainError;
+use crate::score::{corpus_bleu, corpus_chrf};
 use transduce_nn::Model;
 
 /// A model with its tokenizers and vocabularies, ready to translate text.
@@ -26,10 +27,20 @@ pub struct Translator {
 /// How well a model reproduces references.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct EvalReport {
+    /// Corpus BLEU in [0, 100], as sacreBLEU computes it (13a, exp smoothing).
+    pub bleu: f64,
+    /// Corpus chrF in [0, 100], as sacreBLEU computes it (character 6-grams, β = 2).
+    pub chrf: f64,
     /// Fraction of hypotheses equal to their reference, in [0, 1].
     pub exact_match: f64,
     /// Number of pairs.
     pub n: usize,
+}
+
+/// The longest output to decode for sources of up to `longest_source` tokens: `2n + 10`, within
+/// the model's position table.
+pub fn decode_limit<M: Seq2Seq>(model: &M, longest_source: usize) -> usize {
+    (2 * longest_source + 10).min(model.max_len().map_or(usize::MAX, |m| m - 1))
 }
 
 impl Translator {
@@ -68,7 +79,7 @@ impl Translator {
             let rows: Vec<Vec<usize>> = chunk.iter().map(|&i| sources[i].clone()).collect();
             let longest = rows.iter().map(Vec::len).max().unwrap_or(0);
             let (src, mask) = pad_ids(rows, &self.device);
-            let max_len = (2 * longest + 10).min(limit.map_or(usize::MAX, |m| m - 1));
+            let max_len = decode_limit(&self.model, longest);
             let hyps = if self.beam_width > 1 {
                 beam_search(
                     &self.model,
@@ -86,8 +97,9 @@ impl Translator {
         Ok(out)
     }
 
-    /// Translates the sources of `pairs` and compares each with its reference, after the
-    /// reference goes through the same tokenisation (so `word` compares token sequences).
+    /// Translates the sources of `pairs` and scores the translations against the references:
+    /// BLEU and chrF on the detokenised text, and exact match after the reference goes through
+    /// the same tokenisation (so `word` compares token sequences).
     pub fn evaluate(&self, pairs: &[Pair]) -> Result<(EvalReport, Vec<String>), TrainError> {
         let sources: Vec<String> = pairs.iter().map(|p| p.src.clone()).collect();
         let hyps = self.translate(&sources)?;
@@ -98,7 +110,10 @@ impl Translator {
             .filter(|(p, h)| tok.detokenize(&tok.tokenize(&p.tgt)) == **h)
             .count();
         let n = pairs.len();
+        let refs: Vec<&str> = pairs.iter().map(|p| p.tgt.as_str()).collect();
         let report = EvalReport {
+            bleu: corpus_bleu(&hyps, &refs).score,
+            chrf: corpus_chrf(&hyps, &refs),
             exact_match: if n == 0 {
                 0.0
             } else {

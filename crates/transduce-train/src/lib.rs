@@ -5,6 +5,7 @@ pub mod artifact;
 pub mod config;
 pub mod error;
 pub mod evaluate;
+pub mod metrics;
 pub mod renderer;
 pub mod score;
 pub mod step;

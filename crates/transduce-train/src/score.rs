@@ -71,7 +71,7 @@ pub fn tokenize_13a(line: &str) -> String {
 
 /// Sufficient statistics of BLEU for one sentence or a corpus.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-struct BleuStats {
+pub(crate) struct BleuStats {
     sys_len: usize,
     ref_len: usize,
     correct: [usize; MAX_NGRAM],
@@ -90,7 +90,7 @@ fn ngram_counts(tokens: &[&str]) -> HashMap<Vec<String>, usize> {
     counts
 }
 
-fn bleu_stats(hyp: &str, reference: &str) -> BleuStats {
+pub(crate) fn bleu_stats(hyp: &str, reference: &str) -> BleuStats {
     // sacreBLEU strips trailing whitespace before tokenising.
     let hyp = tokenize_13a(hyp.trim_end());
     let reference = tokenize_13a(reference.trim_end());
@@ -111,7 +111,7 @@ fn bleu_stats(hyp: &str, reference: &str) -> BleuStats {
 }
 
 impl BleuStats {
-    fn add(mut self, other: BleuStats) -> Self {
+    pub(crate) fn add(mut self, other: BleuStats) -> Self {
         self.sys_len += other.sys_len;
         self.ref_len += other.ref_len;
         for n in 0..MAX_NGRAM {
@@ -122,7 +122,7 @@ impl BleuStats {
     }
 
     /// sacreBLEU's `compute_bleu` with `smooth_method='exp'`.
-    fn score(&self, effective_order: bool) -> Bleu {
+    pub(crate) fn score(&self, effective_order: bool) -> Bleu {
         let bp = if self.sys_len < self.ref_len {
             if self.sys_len > 0 {
                 (1.0 - self.ref_len as f64 / self.sys_len as f64).exp()
@@ -186,7 +186,7 @@ pub fn sentence_bleu(hyp: &str, reference: &str) -> f64 {
 }
 
 /// chrF statistics: per order, `[hyp n-grams, ref n-grams, matches]`.
-type ChrfStats = [[usize; 3]; CHRF_ORDER];
+pub(crate) type ChrfStats = [[usize; 3]; CHRF_ORDER];
 
 fn char_ngram_counts(chars: &[char], n: usize) -> HashMap<&[char], usize> {
     let mut counts: HashMap<&[char], usize> = HashMap::new();
@@ -196,7 +196,7 @@ fn char_ngram_counts(chars: &[char], n: usize) -> HashMap<&[char], usize> {
     counts
 }
 
-fn chrf_stats(hyp: &str, reference: &str) -> ChrfStats {
+pub(crate) fn chrf_stats(hyp: &str, reference: &str) -> ChrfStats {
     let strip = |s: &str| -> Vec<char> { s.split_whitespace().flat_map(str::chars).collect() };
     let (hyp, reference) = (strip(hyp), strip(reference));
     let mut stats = [[0; 3]; CHRF_ORDER];
@@ -220,7 +220,7 @@ fn chrf_stats(hyp: &str, reference: &str) -> ChrfStats {
     stats
 }
 
-fn chrf_score(stats: &ChrfStats) -> f64 {
+pub(crate) fn chrf_score(stats: &ChrfStats) -> f64 {
     let factor = CHRF_BETA * CHRF_BETA;
     let (mut precision, mut recall, mut orders) = (0.0, 0.0, 0);
     for &[n_hyp, n_ref, n_match] in stats {
@@ -246,15 +246,22 @@ fn chrf_score(stats: &ChrfStats) -> f64 {
 /// If the two slices differ in length.
 pub fn corpus_chrf<H: AsRef<str>, R: AsRef<str>>(hyps: &[H], refs: &[R]) -> f64 {
     assert_eq!(hyps.len(), refs.len(), "one reference per hypothesis");
-    let mut total = [[0; 3]; CHRF_ORDER];
-    for (h, r) in hyps.iter().zip(refs) {
-        for (t, s) in total.iter_mut().zip(chrf_stats(h.as_ref(), r.as_ref())) {
-            for k in 0..3 {
-                t[k] += s[k];
-            }
+    let total = hyps
+        .iter()
+        .zip(refs)
+        .map(|(h, r)| chrf_stats(h.as_ref(), r.as_ref()))
+        .fold([[0; 3]; CHRF_ORDER], add_chrf);
+    chrf_score(&total)
+}
+
+/// Sums two sets of chrF statistics.
+pub(crate) fn add_chrf(mut a: ChrfStats, b: ChrfStats) -> ChrfStats {
+    for (x, y) in a.iter_mut().zip(b) {
+        for k in 0..3 {
+            x[k] += y[k];
         }
     }
-    chrf_score(&total)
+    a
 }
 
 /// Sentence chrF.

@@ -3,8 +3,12 @@
 use burn::nn::loss::CrossEntropyLossConfig;
 use burn::prelude::*;
 use burn::train::{InferenceStep, SequenceOutput, TrainOutput, TrainStep};
+use transduce_decode::greedy;
 use transduce_nn::special::PAD;
 use transduce_nn::{Model, Seq2Seq, Seq2SeqBatch};
+
+use crate::evaluate::decode_limit;
+use crate::metrics::{DecodedBatch, Seq2SeqOutput};
 
 /// A model as burn-train's learner sees it: the model plus how its loss is computed.
 #[derive(Module, Debug)]
@@ -43,20 +47,46 @@ impl Seq2SeqTrainee {
 
 impl TrainStep for Seq2SeqTrainee {
     type Input = Seq2SeqBatch;
-    type Output = SequenceOutput;
+    type Output = Seq2SeqOutput;
 
-    fn step(&self, batch: Seq2SeqBatch) -> TrainOutput<SequenceOutput> {
-        let output = self.forward_loss(batch);
-        let grads = output.loss.backward();
-        TrainOutput::new(self, grads, output)
+    fn step(&self, batch: Seq2SeqBatch) -> TrainOutput<Seq2SeqOutput> {
+        let sequence = self.forward_loss(batch);
+        let grads = sequence.loss.backward();
+        TrainOutput::new(
+            self,
+            grads,
+            Seq2SeqOutput {
+                sequence,
+                decoded: DecodedBatch::default(),
+            },
+        )
     }
 }
 
+/// Validation: the teacher-forced loss, and the batch translated greedily for BLEU, chrF and
+/// exact match.
 impl InferenceStep for Seq2SeqTrainee {
     type Input = Seq2SeqBatch;
-    type Output = SequenceOutput;
+    type Output = Seq2SeqOutput;
 
-    fn step(&self, batch: Seq2SeqBatch) -> SequenceOutput {
-        self.forward_loss(batch)
+    fn step(&self, batch: Seq2SeqBatch) -> Seq2SeqOutput {
+        let references = DecodedBatch::references_from(batch.tgt_out.clone());
+        let [_, src_len] = batch.src.dims();
+        let hypotheses = greedy(
+            &self.model,
+            batch.src.clone(),
+            batch.src_mask_pad.clone(),
+            decode_limit(&self.model, src_len),
+        )
+        .into_iter()
+        .map(|h| h.tokens)
+        .collect();
+        Seq2SeqOutput {
+            sequence: self.forward_loss(batch),
+            decoded: DecodedBatch {
+                hypotheses,
+                references,
+            },
+        }
     }
 }

@@ -10,14 +10,20 @@ use burn::grad_clipping::GradientClippingConfig;
 use burn::lr_scheduler::noam::NoamLrSchedulerConfig;
 use burn::optim::AdamConfig;
 use burn::prelude::*;
+use burn::train::checkpoint::{
+    CheckpointingAction, CheckpointingStrategy, ComposedCheckpointingStrategy, KeepLastNCheckpoints,
+};
+use burn::train::metric::store::{Aggregate, Direction, EventStoreClient, Split};
 use burn::train::metric::{AccuracyMetric, LearningRateMetric, LossMetric, PerplexityMetric};
-use burn::train::{Learner, SupervisedTraining};
+use burn::train::{Learner, MetricEarlyStoppingStrategy, StoppingCondition, SupervisedTraining};
 use serde::Serialize;
+use std::sync::Arc;
 use transduce_data::{BatchPlan, Example, Prepared, Seq2SeqBatcher, TokenizerKind, read_vectors};
 use transduce_nn::special::PAD;
 use transduce_nn::{Model, Side};
 
 use crate::artifact::{RunConfig, files, load_record, save_weights, write_atomic, write_pairs};
+use crate::metrics::{TranslationMetric, TranslationScore};
 use crate::renderer::EpochLineRenderer;
 use crate::{EvalReport, Seq2SeqTrainee, TrainError, Translator};
 
@@ -32,7 +38,7 @@ pub struct TrainReport {
     pub epochs: usize,
     /// Pretrained embeddings loaded into the model.
     pub pretrained: Vec<PretrainedReport>,
-    /// The epoch whose weights were kept (lowest validation loss).
+    /// The epoch whose weights were kept (highest validation BLEU).
     pub best_epoch: usize,
     /// Seconds spent in the learner.
     pub train_seconds: f64,
@@ -118,6 +124,13 @@ pub fn train(
         .init()
         .map_err(TrainError::Training)?;
 
+    let codec = Arc::new(data.codec.clone());
+    let bleu = TranslationMetric::new(TranslationScore::Bleu, codec.clone());
+    // Keep the latest checkpoint and the best by validation BLEU (then loss).
+    let checkpointing = ComposedCheckpointingStrategy::builder()
+        .add(KeepLastNCheckpoints::new(1))
+        .add(KeepBest::default())
+        .build();
     let mut supervised =
         SupervisedTraining::<Seq2SeqTrainee>::new(artifact_dir, train_loader, valid_loader)
             .metric_train_numeric(LossMetric::new())
@@ -125,9 +138,25 @@ pub fn train(
             .metric_train_numeric(AccuracyMetric::new().with_pad_token(PAD))
             .metric_valid_numeric(AccuracyMetric::new().with_pad_token(PAD))
             .metric_valid_numeric(PerplexityMetric::new().with_pad_token(PAD))
+            .metric_valid_numeric(bleu.clone())
+            .metric_valid_numeric(TranslationMetric::new(
+                TranslationScore::Chrf,
+                codec.clone(),
+            ))
+            .metric_valid_numeric(TranslationMetric::new(TranslationScore::ExactMatch, codec))
             .metric_train_numeric(LearningRateMetric::new())
             .with_default_checkpointers()
+            .with_checkpointing_strategy(checkpointing)
             .num_epochs(training.epochs);
+    if let Some(n_epochs) = training.patience {
+        supervised = supervised.early_stopping(MetricEarlyStoppingStrategy::new(
+            &bleu,
+            Aggregate::Mean,
+            Direction::Highest,
+            Split::Valid,
+            StoppingCondition::NoImprovementSince { n_epochs },
+        ));
+    }
     if !std::io::stdout().is_terminal() {
         supervised = supervised.renderer(Box::new(EpochLineRenderer::default()));
     }
@@ -143,14 +172,23 @@ pub fn train(
     if epochs.is_empty() {
         return Err(TrainError::Training("no epoch completed".into()));
     }
+    // The best epoch among the checkpoints kept, in the order `KeepBest` uses.
+    let checkpoint_of = |epoch: usize| {
+        artifact_dir
+            .join("checkpoint")
+            .join(format!("model-{epoch}.bpk"))
+    };
     let best = epochs
         .iter()
-        .filter(|e| e.valid_loss.is_finite())
-        .min_by(|a, b| a.valid_loss.total_cmp(&b.valid_loss))
-        .ok_or_else(|| TrainError::Training("the validation loss was never finite".into()))?;
-    let checkpoint = artifact_dir
-        .join("checkpoint")
-        .join(format!("model-{}.bpk", best.epoch));
+        .filter(|e| checkpoint_of(e.epoch).is_file())
+        .fold(None, |best: Option<&EpochMetrics>, e| match best {
+            Some(b) if !better((e.valid_bleu, e.valid_loss), (b.valid_bleu, b.valid_loss)) => {
+                Some(b)
+            }
+            _ => Some(e),
+        })
+        .ok_or_else(|| TrainError::Training("no checkpoint was kept".into()))?;
+    let checkpoint = checkpoint_of(best.epoch);
     let trainee = Seq2SeqTrainee {
         model: config.model.init(device),
         label_smoothing: training.label_smoothing,
@@ -268,6 +306,55 @@ fn check_lengths(data: &Prepared, max_len: usize) -> Result<(), TrainError> {
     Ok(())
 }
 
+/// Whether validation `(BLEU, loss)` `a` beats `b`: higher BLEU, then lower loss; NaN never wins.
+///
+/// BLEU is 0 on corpora of one-word sentences (such as the digit tasks), so the loss decides there.
+fn better(a: (f64, f64), b: (f64, f64)) -> bool {
+    let key = |(bleu, loss): (f64, f64)| {
+        let bleu = if bleu.is_nan() {
+            f64::NEG_INFINITY
+        } else {
+            bleu
+        };
+        let loss = if loss.is_nan() { f64::INFINITY } else { loss };
+        (bleu, loss)
+    };
+    let (a, b) = (key(a), key(b));
+    a.0 > b.0 || (a.0 == b.0 && a.1 < b.1)
+}
+
+/// Keeps the checkpoint of the best epoch so far by validation BLEU, then validation loss.
+#[derive(Default)]
+struct KeepBest {
+    best: Option<(usize, (f64, f64))>,
+}
+
+impl CheckpointingStrategy for KeepBest {
+    fn checkpointing(
+        &mut self,
+        epoch: usize,
+        store: &EventStoreClient,
+    ) -> Vec<CheckpointingAction> {
+        let read = |name: &str| {
+            store
+                .find_metric(name, epoch, Aggregate::Mean, &Split::Valid)
+                .unwrap_or(f64::NAN)
+        };
+        let score = (read(TranslationScore::Bleu.name()), read("Loss"));
+        match self.best {
+            Some((_, best)) if !better(score, best) => Vec::new(),
+            previous => {
+                self.best = Some((epoch, score));
+                let mut actions = vec![CheckpointingAction::Save];
+                if let Some((old, _)) = previous {
+                    actions.insert(0, CheckpointingAction::Delete(old));
+                }
+                actions
+            }
+        }
+    }
+}
+
 /// One row of `metrics.csv`.
 #[derive(Clone, Debug)]
 struct EpochMetrics {
@@ -277,6 +364,9 @@ struct EpochMetrics {
     valid_loss: f64,
     valid_accuracy: f64,
     valid_perplexity: f64,
+    valid_bleu: f64,
+    valid_chrf: f64,
+    valid_exact_match: f64,
     learning_rate: f64,
 }
 
@@ -295,21 +385,27 @@ fn write_metrics_csv(dir: &Path) -> Result<Vec<EpochMetrics>, TrainError> {
             valid_loss,
             valid_accuracy: read("valid", "Accuracy").unwrap_or(f64::NAN),
             valid_perplexity: read("valid", "Perplexity").unwrap_or(f64::NAN),
+            valid_bleu: read("valid", "BLEU").unwrap_or(f64::NAN),
+            valid_chrf: read("valid", "chrF").unwrap_or(f64::NAN),
+            valid_exact_match: read("valid", "Exact_Match").unwrap_or(f64::NAN),
             learning_rate: read("train", "Learning_Rate").unwrap_or(f64::NAN),
         });
     }
     let mut csv = String::from(
-        "epoch,train_loss,train_accuracy,valid_loss,valid_accuracy,valid_perplexity,learning_rate\n",
+        "epoch,train_loss,train_accuracy,valid_loss,valid_accuracy,valid_perplexity,valid_bleu,valid_chrf,valid_exact_match,learning_rate\n",
     );
     for r in &rows {
         csv.push_str(&format!(
-            "{},{},{},{},{},{},{}\n",
+            "{},{},{},{},{},{},{},{},{},{}\n",
             r.epoch,
             r.train_loss,
             r.train_accuracy,
             r.valid_loss,
             r.valid_accuracy,
             r.valid_perplexity,
+            r.valid_bleu,
+            r.valid_chrf,
+            r.valid_exact_match,
             r.learning_rate
         ));
     }
@@ -329,4 +425,24 @@ fn epoch_value(dir: &Path, split: &str, epoch: usize, name: &str) -> Option<f64>
     (kind.trim() == "final")
         .then(|| value.trim().parse().ok())
         .flatten()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn checkpoints_are_ranked_by_bleu_then_loss() {
+        assert!(better((30.0, 2.0), (20.0, 1.0)));
+        assert!(
+            better((0.0, 1.0), (0.0, 2.0)),
+            "equal BLEU: lower loss wins"
+        );
+        assert!(
+            !better((0.0, 2.0), (0.0, 2.0)),
+            "ties keep the earlier epoch"
+        );
+        assert!(!better((f64::NAN, 0.1), (0.0, 5.0)));
+        assert!(better((0.0, 5.0), (f64::NAN, f64::NAN)));
+    }
 }
