@@ -31,18 +31,33 @@ impl Seq2SeqTrainee {
             batch.tgt_in,
             batch.tgt_mask_pad,
         );
-        let [batch_size, tgt_len, vocab_size] = logits.dims();
-        let smoothing = (self.label_smoothing > 0.0).then_some(self.label_smoothing as f32);
-        let loss = CrossEntropyLossConfig::new()
-            .with_pad_tokens(Some(vec![PAD]))
-            .with_smoothing(smoothing)
-            .init(&logits.device())
-            .forward(
-                logits.clone().reshape([batch_size * tgt_len, vocab_size]),
-                batch.tgt_out.clone().reshape([batch_size * tgt_len]),
-            );
+        let loss = sequence_loss(logits.clone(), batch.tgt_out.clone(), self.label_smoothing);
         SequenceOutput::new(loss, logits, None, batch.tgt_out)
     }
+}
+
+/// Cross-entropy over every target position that is not padding, with label smoothing `ε`:
+/// the target distribution is `(1 - ε) · one_hot(y) + ε / vocab_size`.
+///
+/// # Shapes
+/// - logits: `[batch_size, tgt_len, vocab_size]`
+/// - targets: `[batch_size, tgt_len]`
+/// - output: `[1]`, the mean over non-padding positions
+pub fn sequence_loss(
+    logits: Tensor<3>,
+    targets: Tensor<2, Int>,
+    label_smoothing: f64,
+) -> Tensor<1> {
+    let [batch_size, tgt_len, vocab_size] = logits.dims();
+    let smoothing = (label_smoothing > 0.0).then_some(label_smoothing as f32);
+    CrossEntropyLossConfig::new()
+        .with_pad_tokens(Some(vec![PAD]))
+        .with_smoothing(smoothing)
+        .init(&logits.device())
+        .forward(
+            logits.reshape([batch_size * tgt_len, vocab_size]),
+            targets.reshape([batch_size * tgt_len]),
+        )
 }
 
 impl TrainStep for Seq2SeqTrainee {
@@ -88,5 +103,30 @@ impl InferenceStep for Seq2SeqTrainee {
                 references,
             },
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn label_smoothed_loss_equals_a_hand_calculation() {
+        let dev = Device::flex();
+        // One real position: logits [0, 0, 0, ln 2, 0] -> p = [1/6, 1/6, 1/6, 1/3, 1/6], target 3.
+        // ε = 0.1, q = 0.9 · one_hot(3) + 0.02 everywhere:
+        // loss = -(0.92 · ln(1/3) + 4 · 0.02 · ln(1/6)) = 0.92 · 1.098612 + 0.08 · 1.791759 = 1.154064
+        // A second position is padding (target 0) and must not count.
+        let ln2 = 2f32.ln();
+        let logits = Tensor::<3>::from_data(
+            [[[0.0, 0.0, 0.0, ln2, 0.0], [5.0, -3.0, 1.0, 0.0, 2.0]]],
+            &dev,
+        );
+        let targets = Tensor::<2, Int>::from_data([[3, 0]], &dev);
+        let loss: f32 = sequence_loss(logits.clone(), targets.clone(), 0.1).into_scalar();
+        assert!((loss - 1.154064).abs() < 1e-5, "{loss}");
+        // Without smoothing: -ln(1/3).
+        let plain: f32 = sequence_loss(logits, targets, 0.0).into_scalar();
+        assert!((plain - 1.098612).abs() < 1e-5, "{plain}");
     }
 }
