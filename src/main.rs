@@ -253,6 +253,9 @@ struct TrainArgs {
     /// A JSON config (any subset of a saved config.json); flags override it.
     #[arg(long, value_name = "FILE.json")]
     config: Option<PathBuf>,
+    /// Stop training after this many seconds, then evaluate the best model so far.
+    #[arg(long, value_name = "SECONDS")]
+    time_budget: Option<f64>,
     /// Stop when validation BLEU has not improved for this many epochs.
     #[arg(long)]
     patience: Option<usize>,
@@ -657,6 +660,11 @@ fn run_train(args: TrainArgs) -> anyhow::Result<()> {
         ("training", "patience", args.patience.map(|v| json!(v))),
         (
             "training",
+            "time_budget",
+            args.time_budget.map(|v| json!(v)),
+        ),
+        (
+            "training",
             "src_embeddings",
             args.src_embeddings.as_ref().map(|p| json!(p)),
         ),
@@ -758,6 +766,9 @@ fn run_train(args: TrainArgs) -> anyhow::Result<()> {
         );
     }
     let report = train(&config, &prepared, &device, &args.artifact_dir)?;
+    if let Some(reason) = &report.stopped {
+        println!("stopped early: {reason}");
+    }
     for p in &report.pretrained {
         println!(
             "{} embeddings: {} words initialised from {}, {} missing (random init){}",

@@ -518,6 +518,34 @@ fn score_matches_sacrebleu_fixtures() {
     assert_fails_with(&out, "short.txt has 1 lines but");
 }
 
+/// The device's random generator is process-wide, so determinism is checked across processes.
+#[test]
+fn the_same_seed_gives_the_same_metrics() {
+    let tmp = tempfile::tempdir().unwrap();
+    let run = |name: &str, seed: &str| {
+        let dir = tmp.path().join(name);
+        let out = transduce(
+            &[
+                "train",
+                "--config",
+                QUICK,
+                "--seed",
+                seed,
+                "--device",
+                "flex",
+                "--artifact-dir",
+                dir.to_str().unwrap(),
+            ],
+            None,
+        );
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        std::fs::read_to_string(dir.join("metrics.csv")).unwrap()
+    };
+    let (a, b, c) = (run("a", "7"), run("b", "7"), run("c", "8"));
+    assert_eq!(a, b);
+    assert_ne!(a, c);
+}
+
 #[test]
 fn bad_input_gives_clear_errors() {
     let tmp = tempfile::tempdir().unwrap();

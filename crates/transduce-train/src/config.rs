@@ -27,6 +27,9 @@ pub struct TrainingConfig {
     /// Label smoothing of the cross-entropy (0 = none). Default: 0.1
     #[config(default = 0.1)]
     pub label_smoothing: f64,
+    /// Stop training after this many seconds, then keep the better of the best checkpoint and
+    /// the model at that moment; none by default.
+    pub time_budget: Option<f64>,
     /// Stop when validation BLEU has not improved for this many epochs; none by default.
     pub patience: Option<usize>,
     /// Gradient-norm clipping per parameter tensor (0 = none). Default: 1.0
@@ -50,6 +53,12 @@ impl TrainingConfig {
         let err = |m: &str| Err(transduce_nn::ConfigError(m.to_string()));
         if self.epochs == 0 {
             return err("epochs must be at least 1");
+        }
+        if self
+            .time_budget
+            .is_some_and(|t| !(t > 0.0 && t.is_finite()))
+        {
+            return err("time_budget must be a positive number of seconds");
         }
         if self.patience == Some(0) {
             return err("patience must be at least 1 epoch");
@@ -81,7 +90,6 @@ impl TrainingConfig {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use burn::lr_scheduler::LrScheduler;
     use burn::lr_scheduler::noam::NoamLrSchedulerConfig;
 
     #[test]

@@ -13,11 +13,12 @@ use burn::prelude::*;
 use burn::train::checkpoint::{
     CheckpointingAction, CheckpointingStrategy, ComposedCheckpointingStrategy, KeepLastNCheckpoints,
 };
-use burn::train::metric::store::{Aggregate, Direction, EventStoreClient, Split};
+use burn::train::metric::store::{Aggregate, EventStoreClient, Split};
 use burn::train::metric::{AccuracyMetric, LearningRateMetric, LossMetric, PerplexityMetric};
-use burn::train::{Learner, MetricEarlyStoppingStrategy, StoppingCondition, SupervisedTraining};
+use burn::train::{EarlyStoppingStrategy, Interrupter, Learner, SupervisedTraining};
 use serde::Serialize;
-use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 use transduce_data::{BatchPlan, Example, Prepared, Seq2SeqBatcher, TokenizerKind, read_vectors};
 use transduce_nn::special::PAD;
 use transduce_nn::{Model, Side};
@@ -38,7 +39,10 @@ pub struct TrainReport {
     pub epochs: usize,
     /// Pretrained embeddings loaded into the model.
     pub pretrained: Vec<PretrainedReport>,
-    /// The epoch whose weights were kept (highest validation BLEU).
+    /// Why training stopped before its last epoch, if it did.
+    pub stopped: Option<String>,
+    /// The epoch whose weights were kept (highest validation BLEU; the epoch in progress when a
+    /// time budget ran out if that model validated better).
     pub best_epoch: usize,
     /// Seconds spent in the learner.
     pub train_seconds: f64,
@@ -148,30 +152,35 @@ pub fn train(
             .with_default_checkpointers()
             .with_checkpointing_strategy(checkpointing)
             .num_epochs(training.epochs);
-    if let Some(n_epochs) = training.patience {
-        supervised = supervised.early_stopping(MetricEarlyStoppingStrategy::new(
-            &bleu,
-            Aggregate::Mean,
-            Direction::Highest,
-            Split::Valid,
-            StoppingCondition::NoImprovementSince { n_epochs },
-        ));
-    }
+    let stop_reason = Arc::new(Mutex::new(None));
+    supervised = supervised.early_stopping(Monitor {
+        patience: training.patience,
+        best: None,
+        reason: stop_reason.clone(),
+    });
+    let budget = training
+        .time_budget
+        .map(|seconds| TimeBudget::start(seconds, supervised.interrupter()));
     if !std::io::stdout().is_terminal() {
         supervised = supervised.renderer(Box::new(EpochLineRenderer::default()));
     }
     let started = Instant::now();
     let result = supervised.launch(Learner::new(trainee, optim, schedule));
     let train_seconds = started.elapsed().as_secs_f64();
+    let budget_hit = budget.is_some_and(|b| b.finish());
     if let Some(error) = result.error {
         return Err(TrainError::Training(error.to_string()));
     }
     drop(result.renderer);
+    let mut stopped = stop_reason.lock().expect("not poisoned").clone();
+    if budget_hit {
+        stopped = Some(format!(
+            "time budget of {}s reached",
+            training.time_budget.unwrap_or_default()
+        ));
+    }
 
     let epochs = write_metrics_csv(artifact_dir)?;
-    if epochs.is_empty() {
-        return Err(TrainError::Training("no epoch completed".into()));
-    }
     // The best epoch among the checkpoints kept, in the order `KeepBest` uses.
     let checkpoint_of = |epoch: usize| {
         artifact_dir
@@ -186,23 +195,54 @@ pub fn train(
                 Some(b)
             }
             _ => Some(e),
-        })
-        .ok_or_else(|| TrainError::Training("no checkpoint was kept".into()))?;
-    let checkpoint = checkpoint_of(best.epoch);
-    let trainee = Seq2SeqTrainee {
-        model: config.model.init(device),
-        label_smoothing: training.label_smoothing,
-    };
-    let model: Model = load_record(trainee, &checkpoint)?.model;
-    save_weights(&model, &artifact_dir.join(files::MODEL))?;
-
-    let translator = Translator {
+        });
+    let translator = |model| Translator {
         model,
         codec: data.codec.clone(),
         device: device.clone(),
         batch_size: 256,
         beam_width: 1,
     };
+    // Candidates: the best checkpoint, and the model where a time budget interrupted training
+    // (its last, partial epoch was neither validated nor checkpointed).
+    let mut candidates = Vec::new();
+    if let Some(best) = best {
+        let trainee = Seq2SeqTrainee {
+            model: config.model.init(device),
+            label_smoothing: training.label_smoothing,
+        };
+        candidates.push((
+            best.epoch,
+            load_record(trainee, &checkpoint_of(best.epoch))?.model,
+        ));
+    }
+    if budget_hit {
+        candidates.push((epochs.len() + 1, result.model.model));
+    }
+    let (best_epoch, model) = match candidates.len() {
+        0 => {
+            return Err(TrainError::Training(
+                "no epoch completed and no checkpoint was kept".into(),
+            ));
+        }
+        1 => candidates.pop().expect("one candidate"),
+        _ => {
+            // Compare them on the validation split by decoding.
+            let mut scored = Vec::new();
+            for (epoch, model) in candidates {
+                let t = translator(model);
+                let (r, _) = t.evaluate(&data.splits.valid)?;
+                scored.push(((r.bleu, r.chrf, r.exact_match), epoch, t.model));
+            }
+            let best = scored
+                .into_iter()
+                .reduce(|a, b| if b.0 > a.0 { b } else { a })
+                .expect("two candidates");
+            (best.1, best.2)
+        }
+    };
+    save_weights(&model, &artifact_dir.join(files::MODEL))?;
+    let translator = translator(model);
     let held_out = if data.splits.test.is_empty() {
         &data.splits.valid
     } else {
@@ -214,7 +254,8 @@ pub fn train(
         n_params,
         pretrained,
         epochs: epochs.len(),
-        best_epoch: best.epoch,
+        best_epoch,
+        stopped,
         train_seconds,
         test,
     };
@@ -352,6 +393,82 @@ impl CheckpointingStrategy for KeepBest {
                 actions
             }
         }
+    }
+}
+
+/// After each epoch: stops on a non-finite loss (the best checkpoint so far stays the result)
+/// and, with `patience`, when validation `(BLEU, loss)` has not improved for that many epochs.
+#[derive(Clone)]
+struct Monitor {
+    patience: Option<usize>,
+    best: Option<(usize, (f64, f64))>,
+    reason: Arc<Mutex<Option<String>>>,
+}
+
+impl EarlyStoppingStrategy for Monitor {
+    fn should_stop(&mut self, epoch: usize, store: &EventStoreClient) -> bool {
+        let read =
+            |name: &str, split: Split| store.find_metric(name, epoch, Aggregate::Mean, &split);
+        let stop = |reason: String| {
+            *self.reason.lock().expect("not poisoned") = Some(reason);
+            true
+        };
+        for (split, name) in [(Split::Train, "training"), (Split::Valid, "validation")] {
+            if let Some(loss) = read("Loss", split).filter(|l| !l.is_finite()) {
+                return stop(format!(
+                    "the {name} loss became {loss} in epoch {epoch}; the best earlier checkpoint is kept (try a lower --lr)"
+                ));
+            }
+        }
+        let score = (
+            read(TranslationScore::Bleu.name(), Split::Valid).unwrap_or(f64::NAN),
+            read("Loss", Split::Valid).unwrap_or(f64::NAN),
+        );
+        match self.best {
+            Some((_, best)) if !better(score, best) => {}
+            _ => self.best = Some((epoch, score)),
+        }
+        let since = epoch - self.best.map_or(epoch, |(e, _)| e);
+        match self.patience {
+            Some(patience) if since >= patience => stop(format!(
+                "no validation improvement for {patience} epochs (early stopping)"
+            )),
+            _ => false,
+        }
+    }
+}
+
+/// Stops training through the learner's interrupter once `seconds` have passed.
+struct TimeBudget {
+    done: Arc<AtomicBool>,
+    hit: Arc<AtomicBool>,
+}
+
+impl TimeBudget {
+    fn start(seconds: f64, interrupter: Interrupter) -> Self {
+        let (done, hit) = (
+            Arc::new(AtomicBool::new(false)),
+            Arc::new(AtomicBool::new(false)),
+        );
+        let (d, h) = (done.clone(), hit.clone());
+        std::thread::spawn(move || {
+            let deadline = Instant::now() + std::time::Duration::from_secs_f64(seconds);
+            while !d.load(Ordering::Relaxed) {
+                if Instant::now() >= deadline {
+                    h.store(true, Ordering::Relaxed);
+                    interrupter.stop(Some("time budget reached"));
+                    return;
+                }
+                std::thread::sleep(std::time::Duration::from_millis(50));
+            }
+        });
+        TimeBudget { done, hit }
+    }
+
+    /// Ends the timer; whether the budget stopped training.
+    fn finish(self) -> bool {
+        self.done.store(true, Ordering::Relaxed);
+        self.hit.load(Ordering::Relaxed)
     }
 }
 
