@@ -253,6 +253,9 @@ struct TrainArgs {
     /// A JSON config (any subset of a saved config.json); flags override it.
     #[arg(long, value_name = "FILE.json")]
     config: Option<PathBuf>,
+    /// Recurrent models: probability of feeding the reference token (scheduled sampling below 1). [default: 1]
+    #[arg(long)]
+    teacher_forcing: Option<f64>,
     /// Stop training after this many seconds, then evaluate the best model so far.
     #[arg(long, value_name = "SECONDS")]
     time_budget: Option<f64>,
@@ -658,6 +661,11 @@ fn run_train(args: TrainArgs) -> anyhow::Result<()> {
     entries.extend(vec![
         ("training", "max_tokens", args.max_tokens.map(|v| json!(v))),
         ("training", "patience", args.patience.map(|v| json!(v))),
+        (
+            "training",
+            "teacher_forcing",
+            args.teacher_forcing.map(|v| json!(v)),
+        ),
         (
             "training",
             "time_budget",

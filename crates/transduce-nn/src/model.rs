@@ -10,7 +10,7 @@ use burn::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::rnn::{RecurrentMemory, RecurrentState};
-use crate::seq2seq::{BatchSelect, ConfigError, DecodeStep, Seq2Seq};
+use crate::seq2seq::{BatchSelect, ConfigError, DecodeStep, Seq2Seq, scheduled_sampling};
 use crate::transformer::{Transformer, TransformerConfig, TransformerMemory, TransformerState};
 use crate::{Bahdanau, BahdanauConfig, Luong, LuongConfig, RnnSeq2Seq, RnnSeq2SeqConfig};
 
@@ -121,6 +121,28 @@ impl ModelConfig {
             ModelConfig::Bahdanau(c) => Model::Bahdanau(c.init(device)),
             ModelConfig::Transformer(c) => Model::Transformer(c.init(device)),
         }
+    }
+}
+
+impl Model {
+    /// Training forward pass: teacher forcing, or scheduled sampling with reference tokens fed
+    /// with probability `teacher_forcing` (recurrent models only; the Transformer decodes all
+    /// positions in parallel and always uses teacher forcing).
+    ///
+    /// # Shapes
+    /// - as [`Seq2Seq::forward`]
+    pub fn forward_train(
+        &self,
+        src: Tensor<2, Int>,
+        src_mask_pad: Tensor<2, Bool>,
+        tgt_in: Tensor<2, Int>,
+        tgt_mask_pad: Tensor<2, Bool>,
+        teacher_forcing: f64,
+    ) -> Tensor<3> {
+        if teacher_forcing >= 1.0 || matches!(self, Model::Transformer(_)) {
+            return self.forward(src, src_mask_pad, tgt_in, tgt_mask_pad);
+        }
+        scheduled_sampling(self, src, src_mask_pad, tgt_in, teacher_forcing)
     }
 }
 
@@ -324,6 +346,65 @@ mod tests {
             .load_embeddings(Side::Target, &[(1, vec![0.0; 4])], false)
             .unwrap_err();
         assert!(err.0.contains("does not fit"));
+    }
+
+    #[test]
+    fn scheduled_sampling_feeds_references_at_ratio_one_and_predictions_at_zero() {
+        use crate::test_util::{ids, test_device};
+        let dev = test_device();
+        let model = ModelConfig::Seq2seq(
+            crate::RnnSeq2SeqConfig::new(11, 13)
+                .with_d_hidden(8)
+                .with_dropout(0.0),
+        )
+        .init(&dev);
+        let (src, src_pad) = ids(&[&[4, 5, 6], &[7, 8, 0]], &dev);
+        let (tgt, tgt_pad) = ids(&[&[2, 4, 5, 6], &[2, 9, 10, 3]], &dev);
+        let forced = model.forward(src.clone(), src_pad.clone(), tgt.clone(), tgt_pad.clone());
+        let same = model.forward_train(
+            src.clone(),
+            src_pad.clone(),
+            tgt.clone(),
+            tgt_pad.clone(),
+            1.0,
+        );
+        forced
+            .clone()
+            .into_data()
+            .assert_eq(&same.into_data(), true);
+        // Ratio 0 is free running: the same as feeding the greedy prediction of each step.
+        let free = model.forward_train(
+            src.clone(),
+            src_pad.clone(),
+            tgt.clone(),
+            tgt_pad.clone(),
+            0.0,
+        );
+        let memory = model.encode(src, src_pad);
+        let mut state = model.init_state(&memory);
+        let mut tokens = tgt.slice(s![.., 0..1]).reshape([2]);
+        for t in 0..4 {
+            let step = model.decode_step(&memory, tokens, state);
+            let expected = free.clone().slice(s![.., t..t + 1, ..]).reshape([2, 13]);
+            step.logits
+                .clone()
+                .into_data()
+                .assert_approx_eq::<f32>(&expected.into_data(), burn::tensor::Tolerance::default());
+            tokens = step.logits.argmax(1).reshape([2]);
+            state = step.state;
+        }
+        let transformer = ModelConfig::Transformer(
+            crate::TransformerConfig::new(11, 13)
+                .with_d_model(8)
+                .with_n_heads(2)
+                .with_dropout(0.0),
+        )
+        .init(&dev);
+        let (src, src_pad) = ids(&[&[4, 5, 6]], &dev);
+        let (tgt, tgt_pad) = ids(&[&[2, 4, 5]], &dev);
+        let a = transformer.forward(src.clone(), src_pad.clone(), tgt.clone(), tgt_pad.clone());
+        let b = transformer.forward_train(src, src_pad, tgt, tgt_pad, 0.0);
+        a.into_data().assert_eq(&b.into_data(), true);
     }
 
     #[test]

@@ -106,6 +106,48 @@ pub fn teacher_forced<M: Seq2Seq>(
     Tensor::stack(logits, 1) // [batch, tgt_len, vocab]
 }
 
+/// Scheduled sampling (Bengio et al. 2015): like [`teacher_forced`], but at each step after the
+/// first, each sentence is fed the reference token with probability `ratio` and the model's own
+/// most probable previous token otherwise. `ratio = 1` is teacher forcing.
+///
+/// # Shapes
+/// - src, src_mask_pad: `[batch_size, src_len]`
+/// - tgt_in: `[batch_size, tgt_len]`
+/// - output: `[batch_size, tgt_len, vocab_size]`
+pub fn scheduled_sampling<M: Seq2Seq>(
+    model: &M,
+    src: Tensor<2, Int>,
+    src_mask_pad: Tensor<2, Bool>,
+    tgt_in: Tensor<2, Int>,
+    ratio: f64,
+) -> Tensor<3> {
+    let [batch_size, tgt_len] = tgt_in.dims();
+    let device = tgt_in.device();
+    let memory = model.encode(src, src_mask_pad);
+    let mut state = model.init_state(&memory);
+    let mut logits: Vec<Tensor<2>> = Vec::with_capacity(tgt_len);
+    for t in 0..tgt_len {
+        let gold = tgt_in.clone().slice(s![.., t..t + 1]).reshape([batch_size]);
+        let tokens = match logits.last() {
+            Some(previous) if ratio < 1.0 => {
+                let predicted = previous.clone().argmax(1).reshape([batch_size]); // [batch]
+                let use_model = Tensor::<1>::random(
+                    [batch_size],
+                    burn::tensor::Distribution::Bernoulli(1.0 - ratio),
+                    &device,
+                )
+                .equal_elem(1.0);
+                gold.mask_where(use_model, predicted)
+            }
+            _ => gold,
+        };
+        let step = model.decode_step(&memory, tokens, state);
+        state = step.state;
+        logits.push(step.logits);
+    }
+    Tensor::stack(logits, 1) // [batch, tgt_len, vocab]
+}
+
 impl BatchSelect for Tensor<2> {
     fn select_batch(self, indices: Tensor<1, Int>) -> Self {
         self.select(0, indices)

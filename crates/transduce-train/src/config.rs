@@ -32,6 +32,10 @@ pub struct TrainingConfig {
     pub time_budget: Option<f64>,
     /// Stop when validation BLEU has not improved for this many epochs; none by default.
     pub patience: Option<usize>,
+    /// Probability of feeding the reference token to a recurrent decoder during training; below 1
+    /// the model's own previous prediction is fed otherwise (scheduled sampling). Default: 1.0
+    #[config(default = 1.0)]
+    pub teacher_forcing: f64,
     /// Gradient-norm clipping per parameter tensor (0 = none). Default: 1.0
     #[config(default = 1.0)]
     pub grad_clip: f64,
@@ -59,6 +63,9 @@ impl TrainingConfig {
             .is_some_and(|t| !(t > 0.0 && t.is_finite()))
         {
             return err("time_budget must be a positive number of seconds");
+        }
+        if !(0.0..=1.0).contains(&self.teacher_forcing) {
+            return err("teacher_forcing must be in [0, 1]");
         }
         if self.patience == Some(0) {
             return err("patience must be at least 1 epoch");

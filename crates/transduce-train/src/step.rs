@@ -5,7 +5,7 @@ use burn::prelude::*;
 use burn::train::{InferenceStep, SequenceOutput, TrainOutput, TrainStep};
 use transduce_decode::greedy;
 use transduce_nn::special::PAD;
-use transduce_nn::{Model, Seq2Seq, Seq2SeqBatch};
+use transduce_nn::{Model, Seq2SeqBatch};
 
 use crate::evaluate::decode_limit;
 use crate::metrics::{DecodedBatch, Seq2SeqOutput};
@@ -17,6 +17,8 @@ pub struct Seq2SeqTrainee {
     pub model: Model,
     /// Label smoothing of the loss.
     pub label_smoothing: f64,
+    /// Probability of feeding the reference token during training (recurrent models; 1 = teacher forcing).
+    pub teacher_forcing: f64,
 }
 
 impl Seq2SeqTrainee {
@@ -24,12 +26,13 @@ impl Seq2SeqTrainee {
     ///
     /// # Shapes
     /// - output logits: `[batch_size, tgt_len, vocab_size]`; targets `[batch_size, tgt_len]`
-    pub fn forward_loss(&self, batch: Seq2SeqBatch) -> SequenceOutput {
-        let logits = self.model.forward(
+    pub fn forward_loss(&self, batch: Seq2SeqBatch, teacher_forcing: f64) -> SequenceOutput {
+        let logits = self.model.forward_train(
             batch.src,
             batch.src_mask_pad,
             batch.tgt_in,
             batch.tgt_mask_pad,
+            teacher_forcing,
         );
         let loss = sequence_loss(logits.clone(), batch.tgt_out.clone(), self.label_smoothing);
         SequenceOutput::new(loss, logits, None, batch.tgt_out)
@@ -65,7 +68,7 @@ impl TrainStep for Seq2SeqTrainee {
     type Output = Seq2SeqOutput;
 
     fn step(&self, batch: Seq2SeqBatch) -> TrainOutput<Seq2SeqOutput> {
-        let sequence = self.forward_loss(batch);
+        let sequence = self.forward_loss(batch, self.teacher_forcing);
         let grads = sequence.loss.backward();
         TrainOutput::new(
             self,
@@ -97,7 +100,7 @@ impl InferenceStep for Seq2SeqTrainee {
         .map(|h| h.tokens)
         .collect();
         Seq2SeqOutput {
-            sequence: self.forward_loss(batch),
+            sequence: self.forward_loss(batch, 1.0),
             decoded: DecodedBatch {
                 hypotheses,
                 references,

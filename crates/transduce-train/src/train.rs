@@ -87,6 +87,7 @@ pub fn train(
     let trainee = Seq2SeqTrainee {
         model,
         label_smoothing: training.label_smoothing,
+        teacher_forcing: training.teacher_forcing,
     };
 
     let plan = BatchPlan {
@@ -210,6 +211,7 @@ pub fn train(
         let trainee = Seq2SeqTrainee {
             model: config.model.init(device),
             label_smoothing: training.label_smoothing,
+            teacher_forcing: training.teacher_forcing,
         };
         candidates.push((
             best.epoch,
