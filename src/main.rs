@@ -104,6 +104,14 @@ enum PresetArg {
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
+enum ScheduleArg {
+    /// Warmup then inverse square root decay.
+    Noam,
+    /// Constant, halved after epochs without validation improvement.
+    Plateau,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
 enum PositionsArg {
     /// The paper's sinusoids (no length limit).
     Sinusoidal,
@@ -253,6 +261,10 @@ struct TrainArgs {
     /// A JSON config (any subset of a saved config.json); flags override it.
     #[arg(long, value_name = "FILE.json")]
     config: Option<PathBuf>,
+    /// Learning-rate schedule: noam (the Transformer's default) or plateau (constant, halved
+    /// when validation stalls; the recurrent models' default).
+    #[arg(long, value_enum)]
+    schedule: Option<ScheduleArg>,
     /// Recurrent models: probability of feeding the reference token (scheduled sampling below 1). [default: 1]
     #[arg(long)]
     teacher_forcing: Option<f64>,

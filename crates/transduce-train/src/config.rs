@@ -1,6 +1,19 @@
 //! How a model is trained: the optimiser, the schedule, the batches.
 
 use burn::prelude::*;
+use serde::{Deserialize, Serialize};
+use transduce_nn::ModelConfig;
+
+/// How the learning rate changes during training.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Schedule {
+    /// Vaswani et al.: linear warmup to `lr`, then decay as `step^-0.5`.
+    Noam,
+    /// A constant `lr`, multiplied by `plateau_factor` after `plateau_patience` epochs without
+    /// validation improvement.
+    Plateau,
+}
 
 /// Training hyper-parameters, saved in the artifact directory's `config.json`.
 #[derive(Config, Debug)]
@@ -21,6 +34,14 @@ pub struct TrainingConfig {
     /// Default: 0.002
     #[config(default = 0.002)]
     pub lr: f64,
+    /// The schedule; by default `noam` for the Transformer and `plateau` for recurrent models.
+    pub schedule: Option<Schedule>,
+    /// Plateau schedule: epochs without improvement before the rate is reduced. Default: 2
+    #[config(default = 2)]
+    pub plateau_patience: usize,
+    /// Plateau schedule: the factor applied to the rate. Default: 0.5
+    #[config(default = 0.5)]
+    pub plateau_factor: f64,
     /// Warmup steps of the schedule. Default: 400
     #[config(default = 400)]
     pub warmup_steps: usize,
@@ -67,6 +88,10 @@ impl TrainingConfig {
         if !(0.0..=1.0).contains(&self.teacher_forcing) {
             return err("teacher_forcing must be in [0, 1]");
         }
+        if self.plateau_patience == 0 || !(self.plateau_factor > 0.0 && self.plateau_factor <= 1.0)
+        {
+            return err("plateau_patience must be at least 1 and plateau_factor in (0, 1]");
+        }
         if self.patience == Some(0) {
             return err("patience must be at least 1 epoch");
         }
@@ -86,6 +111,14 @@ impl TrainingConfig {
             return err("grad_clip must be >= 0");
         }
         Ok(())
+    }
+
+    /// The schedule in effect for `model`.
+    pub fn schedule(&self, model: &ModelConfig) -> Schedule {
+        self.schedule.unwrap_or(match model {
+            ModelConfig::Transformer(_) => Schedule::Noam,
+            _ => Schedule::Plateau,
+        })
     }
 
     /// The Noam factor that makes the schedule peak at `lr` after `warmup_steps`.

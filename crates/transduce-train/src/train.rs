@@ -7,8 +7,11 @@ use std::time::Instant;
 use burn::data::dataloader::DataLoaderBuilder;
 use burn::data::dataset::InMemDataset;
 use burn::grad_clipping::GradientClippingConfig;
+use burn::lr_scheduler::module_lr_scheduler::ModuleLrScheduler;
 use burn::lr_scheduler::noam::NoamLrSchedulerConfig;
+use burn::lr_scheduler::{LrScheduler, LrSchedulerRecord};
 use burn::optim::AdamConfig;
+use burn::optim::LearningRate;
 use burn::prelude::*;
 use burn::train::checkpoint::{
     CheckpointingAction, CheckpointingStrategy, ComposedCheckpointingStrategy, KeepLastNCheckpoints,
@@ -24,6 +27,7 @@ use transduce_nn::special::PAD;
 use transduce_nn::{Model, Side};
 
 use crate::artifact::{RunConfig, files, load_record, save_weights, write_atomic, write_pairs};
+use crate::config::Schedule;
 use crate::metrics::{TranslationMetric, TranslationScore};
 use crate::renderer::EpochLineRenderer;
 use crate::{EvalReport, Seq2SeqTrainee, TrainError, Translator};
@@ -122,12 +126,24 @@ pub fn train(
         .with_epsilon(1e-9)
         .with_grad_clipping(grad_clipping)
         .init();
-    let d_model = config.model.width();
-    let schedule = NoamLrSchedulerConfig::new(training.noam_factor(d_model))
-        .with_warmup_steps(training.warmup_steps)
-        .with_model_size(d_model)
-        .init()
-        .map_err(TrainError::Training)?;
+    // The Transformer follows the paper's schedule; recurrent models a constant rate that the
+    // monitor halves when validation stops improving.
+    let lr_scale = Arc::new(Mutex::new(1.0));
+    let plateau = training.schedule(&config.model) == Schedule::Plateau;
+    let schedule: ModuleLrScheduler = if plateau {
+        PlateauLr {
+            lr: training.lr,
+            scale: lr_scale.clone(),
+        }
+        .into()
+    } else {
+        let d_model = config.model.width();
+        NoamLrSchedulerConfig::new(training.noam_factor(d_model))
+            .with_warmup_steps(training.warmup_steps)
+            .with_model_size(d_model)
+            .init()
+            .map_err(TrainError::Training)?
+    };
 
     let codec = Arc::new(data.codec.clone());
     let bleu = TranslationMetric::new(TranslationScore::Bleu, codec.clone());
@@ -158,6 +174,12 @@ pub fn train(
         patience: training.patience,
         best: None,
         reason: stop_reason.clone(),
+        plateau: plateau.then(|| Plateau {
+            patience: training.plateau_patience,
+            factor: training.plateau_factor,
+            scale: lr_scale.clone(),
+            since: 0,
+        }),
     });
     let budget = training
         .time_budget
@@ -405,37 +427,96 @@ struct Monitor {
     patience: Option<usize>,
     best: Option<(usize, (f64, f64))>,
     reason: Arc<Mutex<Option<String>>>,
+    plateau: Option<Plateau>,
+}
+
+/// Reduce-on-plateau: multiplies the learning rate by `factor` after `patience` epochs without
+/// validation improvement.
+#[derive(Clone)]
+struct Plateau {
+    patience: usize,
+    factor: f64,
+    scale: Arc<Mutex<f64>>,
+    since: usize,
+}
+
+/// A constant learning rate times a scale that [`Plateau`] lowers.
+#[derive(Clone)]
+struct PlateauLr {
+    lr: f64,
+    scale: Arc<Mutex<f64>>,
+}
+
+impl LrScheduler for PlateauLr {
+    fn step(&mut self) -> LearningRate {
+        self.lr * *self.scale.lock().expect("not poisoned")
+    }
+
+    fn to_record(&self) -> LrSchedulerRecord {
+        LrSchedulerRecord::new()
+    }
+
+    fn load_record(&mut self, _record: LrSchedulerRecord) {}
 }
 
 impl EarlyStoppingStrategy for Monitor {
     fn should_stop(&mut self, epoch: usize, store: &EventStoreClient) -> bool {
         let read =
             |name: &str, split: Split| store.find_metric(name, epoch, Aggregate::Mean, &split);
-        let stop = |reason: String| {
-            *self.reason.lock().expect("not poisoned") = Some(reason);
-            true
-        };
-        for (split, name) in [(Split::Train, "training"), (Split::Valid, "validation")] {
-            if let Some(loss) = read("Loss", split).filter(|l| !l.is_finite()) {
-                return stop(format!(
+        let reason = self.observe(
+            epoch,
+            read("Loss", Split::Train),
+            read("Loss", Split::Valid),
+            read(TranslationScore::Bleu.name(), Split::Valid),
+        );
+        let stop = reason.is_some();
+        if stop {
+            *self.reason.lock().expect("not poisoned") = reason;
+        }
+        stop
+    }
+}
+
+impl Monitor {
+    /// Takes an epoch's losses and validation BLEU; returns why training must stop, if it must.
+    fn observe(
+        &mut self,
+        epoch: usize,
+        train_loss: Option<f64>,
+        valid_loss: Option<f64>,
+        bleu: Option<f64>,
+    ) -> Option<String> {
+        for (loss, name) in [(train_loss, "training"), (valid_loss, "validation")] {
+            if let Some(loss) = loss.filter(|l| !l.is_finite()) {
+                return Some(format!(
                     "the {name} loss became {loss} in epoch {epoch}; the best earlier checkpoint is kept (try a lower --lr)"
                 ));
             }
         }
-        let score = (
-            read(TranslationScore::Bleu.name(), Split::Valid).unwrap_or(f64::NAN),
-            read("Loss", Split::Valid).unwrap_or(f64::NAN),
-        );
+        let score = (bleu.unwrap_or(f64::NAN), valid_loss.unwrap_or(f64::NAN));
         match self.best {
-            Some((_, best)) if !better(score, best) => {}
-            _ => self.best = Some((epoch, score)),
+            Some((_, best)) if !better(score, best) => {
+                if let Some(plateau) = &mut self.plateau {
+                    plateau.since += 1;
+                    if plateau.since >= plateau.patience {
+                        *plateau.scale.lock().expect("not poisoned") *= plateau.factor;
+                        plateau.since = 0;
+                    }
+                }
+            }
+            _ => {
+                self.best = Some((epoch, score));
+                if let Some(plateau) = &mut self.plateau {
+                    plateau.since = 0;
+                }
+            }
         }
         let since = epoch - self.best.map_or(epoch, |(e, _)| e);
         match self.patience {
-            Some(patience) if since >= patience => stop(format!(
+            Some(patience) if since >= patience => Some(format!(
                 "no validation improvement for {patience} epochs (early stopping)"
             )),
-            _ => false,
+            _ => None,
         }
     }
 }
@@ -549,6 +630,56 @@ fn epoch_value(dir: &Path, split: &str, epoch: usize, name: &str) -> Option<f64>
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_monitor_reduces_the_rate_on_plateaus_and_stops_on_patience_and_nan() {
+        let scale = Arc::new(Mutex::new(1.0));
+        let mut monitor = Monitor {
+            patience: Some(3),
+            best: None,
+            reason: Arc::new(Mutex::new(None)),
+            plateau: Some(Plateau {
+                patience: 2,
+                factor: 0.5,
+                scale: scale.clone(),
+                since: 0,
+            }),
+        };
+        let lr = || *scale.lock().unwrap();
+        assert_eq!(monitor.observe(1, Some(2.0), Some(2.0), Some(10.0)), None);
+        assert_eq!(monitor.observe(2, Some(1.5), Some(1.9), Some(12.0)), None);
+        assert_eq!(monitor.observe(3, Some(1.4), Some(1.9), Some(11.0)), None);
+        assert_eq!(lr(), 1.0);
+        assert_eq!(monitor.observe(4, Some(1.3), Some(1.9), Some(11.5)), None);
+        assert_eq!(lr(), 0.5, "two epochs without improvement halve the rate");
+        let stop = monitor
+            .observe(5, Some(1.2), Some(1.9), Some(11.9))
+            .unwrap();
+        assert!(
+            stop.contains("no validation improvement for 3 epochs"),
+            "{stop}"
+        );
+
+        let mut monitor = Monitor {
+            patience: None,
+            best: None,
+            reason: Arc::new(Mutex::new(None)),
+            plateau: None,
+        };
+        let stop = monitor
+            .observe(1, Some(f64::NAN), Some(1.0), Some(0.0))
+            .unwrap();
+        assert!(
+            stop.contains("training loss became NaN in epoch 1"),
+            "{stop}"
+        );
+        assert!(
+            monitor
+                .observe(1, Some(1.0), Some(f64::INFINITY), None)
+                .unwrap()
+                .contains("validation loss became inf")
+        );
+    }
 
     #[test]
     fn checkpoints_are_ranked_by_bleu_then_loss() {
