@@ -13,7 +13,7 @@ use transduce_data::{BatchPlan, Direction, Task, TokenizerKind, padding_fraction
 use transduce_nn::{CellKind, Positions, Score};
 use transduce_train::artifact::Artifact;
 use transduce_train::score::{corpus_bleu, corpus_chrf};
-use transduce_train::{Translator, train};
+use transduce_train::{TrainReport, Translator, resume, train};
 
 /// Sequence-to-sequence models (RNN, Seq2Seq, attention, Transformer) on burn.
 #[derive(Parser, Debug)]
@@ -261,6 +261,10 @@ struct TrainArgs {
     /// A JSON config (any subset of a saved config.json); flags override it.
     #[arg(long, value_name = "FILE.json")]
     config: Option<PathBuf>,
+    /// Continue the interrupted run in DIR from its latest checkpoint (its saved config is used;
+    /// only --epochs and --device apply).
+    #[arg(long, value_name = "DIR")]
+    resume: Option<PathBuf>,
     /// Learning-rate schedule: noam (the Transformer's default) or plateau (constant, halved
     /// when validation stalls; the recurrent models' default).
     #[arg(long, value_enum)]
@@ -655,6 +659,16 @@ fn histogram(lens: &[usize]) -> Vec<String> {
 
 fn run_train(args: TrainArgs) -> anyhow::Result<()> {
     let device = args.device.device().map_err(anyhow::Error::msg)?;
+    if let Some(dir) = &args.resume {
+        println!(
+            "transduce train: resuming {} on device {}",
+            dir.display(),
+            args.device
+        );
+        let report = resume(dir, &device, args.epochs)?;
+        print_report(&report, dir);
+        return Ok(());
+    }
     let file = match &args.config {
         Some(path) => Some((path.as_path(), read_config_file(path)?)),
         None => None,
@@ -786,6 +800,11 @@ fn run_train(args: TrainArgs) -> anyhow::Result<()> {
         );
     }
     let report = train(&config, &prepared, &device, &args.artifact_dir)?;
+    print_report(&report, &args.artifact_dir);
+    Ok(())
+}
+
+fn print_report(report: &TrainReport, artifact_dir: &Path) {
     if let Some(reason) = &report.stopped {
         println!("stopped early: {reason}");
     }
@@ -796,11 +815,7 @@ fn run_train(args: TrainArgs) -> anyhow::Result<()> {
             p.found,
             p.path.display(),
             p.missing,
-            if config.training.freeze_embeddings {
-                ", frozen"
-            } else {
-                ""
-            }
+            if p.frozen { ", frozen" } else { "" }
         );
     }
     println!(
@@ -813,9 +828,8 @@ fn run_train(args: TrainArgs) -> anyhow::Result<()> {
         report.test.chrf,
         100.0 * report.test.exact_match,
         report.test.n,
-        args.artifact_dir.display()
+        artifact_dir.display()
     );
-    Ok(())
 }
 
 fn open(

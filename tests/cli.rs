@@ -518,6 +518,85 @@ fn score_matches_sacrebleu_fixtures() {
     assert_fails_with(&out, "short.txt has 1 lines but");
 }
 
+/// `kill -9` during training, then `--resume`: the run continues after its last complete
+/// checkpoint with the schedule's step restored, and every epoch ends up in metrics.csv.
+#[test]
+fn a_killed_run_resumes_from_its_last_checkpoint() {
+    use std::io::BufRead;
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("run");
+    let dir_s = dir.to_str().unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_transduce"))
+        .args([
+            "train",
+            "--config",
+            QUICK,
+            "--epochs",
+            "400",
+            "--n-train",
+            "3000",
+            "--device",
+            "flex",
+            "--artifact-dir",
+            dir_s,
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let lines = std::io::BufReader::new(child.stdout.take().unwrap()).lines();
+    for line in lines {
+        if line.unwrap().starts_with("epoch 3/400") {
+            break;
+        }
+    }
+    child.kill().unwrap(); // SIGKILL: no chance to clean up
+    child.wait().unwrap();
+    let before = std::fs::read_dir(dir.join("checkpoint")).unwrap().count();
+    assert!(before >= 3, "checkpoints were written");
+
+    let out = transduce(
+        &[
+            "train", "--resume", dir_s, "--epochs", "6", "--device", "flex",
+        ],
+        None,
+    );
+    let stdout = text(&out.stdout);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let resumed_at: usize = stdout
+        .lines()
+        .find_map(|l| {
+            l.strip_prefix("resuming at epoch ")?
+                .split('/')
+                .next()?
+                .parse()
+                .ok()
+        })
+        .unwrap_or_else(|| panic!("{stdout}"));
+    assert!((3..=6).contains(&resumed_at), "{stdout}");
+    let metrics = std::fs::read_to_string(dir.join("metrics.csv")).unwrap();
+    assert_eq!(metrics.lines().count(), 1 + 6, "{metrics}");
+    assert!(dir.join("model.bpk").is_file());
+    assert!(
+        std::fs::read_dir(dir.join("checkpoint"))
+            .unwrap()
+            .all(|e| !e.unwrap().file_name().to_string_lossy().starts_with("tmp-")),
+        "no temporary checkpoint files are left behind by a completed run"
+    );
+
+    let out = transduce(&["train", "--resume", dir_s, "--device", "flex"], None);
+    assert_fails_with(&out, "already completed 6 of 6 epochs");
+    let out = transduce(
+        &[
+            "train",
+            "--resume",
+            tmp.path().join("none").to_str().unwrap(),
+        ],
+        None,
+    );
+    assert_fails_with(&out, "none");
+}
+
 /// The device's random generator is process-wide, so determinism is checked across processes.
 #[test]
 fn the_same_seed_gives_the_same_metrics() {

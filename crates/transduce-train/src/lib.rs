@@ -2,6 +2,7 @@
 //! leaves behind for `translate` and `eval`.
 
 pub mod artifact;
+pub mod checkpoint;
 pub mod config;
 pub mod error;
 pub mod evaluate;
@@ -16,4 +17,4 @@ pub use config::TrainingConfig;
 pub use error::TrainError;
 pub use evaluate::{EvalReport, Translator};
 pub use step::Seq2SeqTrainee;
-pub use train::{TrainReport, train};
+pub use train::{TrainReport, resume, train};

@@ -26,7 +26,9 @@ use transduce_data::{BatchPlan, Example, Prepared, Seq2SeqBatcher, TokenizerKind
 use transduce_nn::special::PAD;
 use transduce_nn::{Model, Side};
 
+use crate::artifact::Artifact;
 use crate::artifact::{RunConfig, files, load_record, save_weights, write_atomic, write_pairs};
+use crate::checkpoint::{AtomicFileCheckpointer, latest_complete};
 use crate::config::Schedule;
 use crate::metrics::{TranslationMetric, TranslationScore};
 use crate::renderer::EpochLineRenderer;
@@ -69,6 +71,56 @@ pub fn train(
         check_lengths(data, max_len)?;
     }
     std::fs::create_dir_all(artifact_dir).map_err(|e| TrainError::artifact(artifact_dir, e))?;
+    write_inputs(config, data, artifact_dir)?;
+    run(config, data, device, artifact_dir, None)
+}
+
+/// Continues an interrupted run in `artifact_dir` (Ctrl-C, `kill -9`, a time budget) from its
+/// latest complete checkpoint, with the optimizer state and the schedule's step restored, up to
+/// the configured number of epochs (`epochs` raises it).
+pub fn resume(
+    artifact_dir: &Path,
+    device: &Device,
+    epochs: Option<usize>,
+) -> Result<TrainReport, TrainError> {
+    let artifact = Artifact::open(artifact_dir)?;
+    let mut config = artifact.config.clone();
+    if let Some(epochs) = epochs {
+        config.training.epochs = epochs;
+    }
+    config.training.validate()?;
+    let checkpoints = artifact_dir.join("checkpoint");
+    let epoch = latest_complete(&checkpoints).ok_or_else(|| {
+        TrainError::artifact(
+            &checkpoints,
+            "no complete checkpoint (model, optim and scheduler) to resume from",
+        )
+    })?;
+    if epoch >= config.training.epochs {
+        return Err(TrainError::Input(format!(
+            "the run already completed {epoch} of {} epochs; pass --epochs to train longer",
+            config.training.epochs
+        )));
+    }
+    // The same seed gives the same splits; the saved vocabularies and tokenizers are reused.
+    let (splits, _) = config.data.load(config.training.seed)?;
+    let data = Prepared {
+        splits,
+        codec: artifact.codec,
+    };
+    write_atomic(
+        &artifact_dir.join(files::CONFIG),
+        serde_json::to_string_pretty(&config).expect("configs serialise"),
+    )?;
+    run(&config, &data, device, artifact_dir, Some(epoch))
+}
+
+/// Writes the config, vocabularies, tokenizers and held-out pairs of a new run.
+fn write_inputs(
+    config: &RunConfig,
+    data: &Prepared,
+    artifact_dir: &Path,
+) -> Result<(), TrainError> {
     let config_json = serde_json::to_string_pretty(config).expect("configs serialise");
     write_atomic(&artifact_dir.join(files::CONFIG), config_json)?;
     let codec = &data.codec;
@@ -82,7 +134,17 @@ pub fn train(
         .save(&artifact_dir.join(files::TGT_TOKENIZER))?;
     write_pairs(&artifact_dir.join(files::VALID), &data.splits.valid)?;
     write_pairs(&artifact_dir.join(files::TEST), &data.splits.test)?;
+    Ok(())
+}
 
+/// Trains from scratch, or from the checkpoint of epoch `resume_from`, and finishes the artifact directory.
+fn run(
+    config: &RunConfig,
+    data: &Prepared,
+    device: &Device,
+    artifact_dir: &Path,
+    resume_from: Option<usize>,
+) -> Result<TrainReport, TrainError> {
     let training = &config.training;
     device.seed(training.seed);
     let train_device = device.clone().autodiff();
@@ -145,6 +207,7 @@ pub fn train(
             .map_err(TrainError::Training)?
     };
 
+    let checkpoints = artifact_dir.join("checkpoint");
     let codec = Arc::new(data.codec.clone());
     let bleu = TranslationMetric::new(TranslationScore::Bleu, codec.clone());
     // Keep the latest checkpoint and the best by validation BLEU (then loss).
@@ -166,9 +229,16 @@ pub fn train(
             ))
             .metric_valid_numeric(TranslationMetric::new(TranslationScore::ExactMatch, codec))
             .metric_train_numeric(LearningRateMetric::new())
-            .with_default_checkpointers()
+            .with_custom_checkpointers(
+                AtomicFileCheckpointer::new(&checkpoints, "model"),
+                AtomicFileCheckpointer::new(&checkpoints, "optim"),
+                AtomicFileCheckpointer::new(&checkpoints, "scheduler"),
+            )
             .with_checkpointing_strategy(checkpointing)
             .num_epochs(training.epochs);
+    if let Some(epoch) = resume_from {
+        supervised = supervised.checkpoint(epoch);
+    }
     let stop_reason = Arc::new(Mutex::new(None));
     supervised = supervised.early_stopping(Monitor {
         patience: training.patience,
@@ -301,6 +371,8 @@ pub struct PretrainedReport {
     pub found: usize,
     /// Vocabulary words missing from it (they keep their random initialisation).
     pub missing: usize,
+    /// Whether the table stays fixed during training.
+    pub frozen: bool,
 }
 
 /// Loads `training.src_embeddings` / `tgt_embeddings` into the model (word tokenizer only).
@@ -345,6 +417,7 @@ fn load_pretrained(
             path: path.clone(),
             found: vectors.rows.len(),
             missing: vectors.missing,
+            frozen: training.freeze_embeddings,
         });
     }
     Ok((model, reports))
