@@ -142,7 +142,7 @@ impl DeviceSpec {
                         None => DeviceKind::DefaultDevice,
                         Some(i) => DeviceKind::DiscreteGpu(i),
                     };
-                    return Ok(Device::wgpu(kind));
+                    Ok(Device::wgpu(kind))
                 }
                 #[cfg(not(feature = "wgpu"))]
                 return Err(not_compiled("wgpu"));

@@ -24,6 +24,7 @@ struct Cli {
 }
 
 #[derive(Subcommand, Debug)]
+#[allow(clippy::large_enum_variant)] // parsed once
 enum Command {
     /// Train a model; with no arguments, a small Transformer on the built-in reverse task.
     Train(TrainArgs),
@@ -386,23 +387,15 @@ impl DataArgs {
             ),
             ("data", "vocab_size", num(self.vocab_size)),
             ("data", "min_freq", num(self.min_freq)),
-            (
-                "data",
-                "joint_vocab",
-                (self.joint_vocab || joint_vocab).then(|| json!(true)),
-            ),
-            ("data", "lowercase", self.lowercase.then(|| json!(true))),
+            ("data", "joint_vocab", flag(self.joint_vocab || joint_vocab)),
+            ("data", "lowercase", flag(self.lowercase)),
             ("data", "max_sentence_len", num(self.max_sentence_len)),
             (
                 "data",
                 "direction",
                 self.direction.map(|d| json!(direction(d))),
             ),
-            (
-                "data",
-                "skip_bad_lines",
-                self.skip_bad_lines.then(|| json!(true)),
-            ),
+            ("data", "skip_bad_lines", flag(self.skip_bad_lines)),
             ("data", "n_train", num(self.n_train)),
             ("data", "n_valid", num(self.n_valid)),
             ("data", "n_test", num(self.n_test)),
@@ -710,17 +703,13 @@ fn run_train(args: TrainArgs) -> anyhow::Result<()> {
         (
             "training",
             "freeze_embeddings",
-            args.freeze_embeddings.then(|| json!(true)),
+            flag(args.freeze_embeddings),
         ),
         ("training", "bucket", args.bucket.map(|v| json!(v))),
         ("model", "arch", args.arch.map(|a| json!(arch_name(a)))),
         ("model", "cell", args.cell.map(|c| json!(cell(c)))),
         ("model", "score", args.score.map(|c| json!(score(c)))),
-        (
-            "model",
-            "reverse_source",
-            args.reverse_source.then(|| json!(true)),
-        ),
+        ("model", "reverse_source", flag(args.reverse_source)),
         (
             "model",
             "bidirectional",
@@ -740,13 +729,9 @@ fn run_train(args: TrainArgs) -> anyhow::Result<()> {
             args.positions.map(|p| json!(positions(p))),
         ),
         ("model", "max_len", args.max_positions.map(|v| json!(v))),
-        (
-            "model",
-            "share_embeddings",
-            args.share_embeddings.then(|| json!(true)),
-        ),
-        ("model", "tie_output", args.tie_output.then(|| json!(true))),
-        ("model", "norm_first", args.norm_first.then(|| json!(true))),
+        ("model", "share_embeddings", flag(args.share_embeddings)),
+        ("model", "tie_output", flag(args.tie_output)),
+        ("model", "norm_first", flag(args.norm_first)),
         ("model", "n_heads", args.n_heads.map(|v| json!(v))),
         ("model", "d_ff", args.d_ff.map(|v| json!(v))),
         ("model", "d_hidden", args.d_hidden.map(|v| json!(v))),
@@ -802,6 +787,11 @@ fn run_train(args: TrainArgs) -> anyhow::Result<()> {
     let report = train(&config, &prepared, &device, &args.artifact_dir)?;
     print_report(&report, &args.artifact_dir);
     Ok(())
+}
+
+/// A boolean flag's layer entry: `true` when given, nothing otherwise.
+fn flag(given: bool) -> Option<Value> {
+    given.then_some(Value::Bool(true))
 }
 
 fn print_report(report: &TrainReport, artifact_dir: &Path) {
@@ -881,9 +871,7 @@ fn run_translate(args: TranslateArgs) -> anyhow::Result<()> {
         }
     }
     let mut out = BufWriter::new(std::io::stdout().lock());
-    let translations = translator
-        .translate(&lines)
-        .with_context(|| format!("{name}"))?;
+    let translations = translator.translate(&lines).with_context(|| name.clone())?;
     for translation in translations {
         writeln!(out, "{translation}")?;
     }

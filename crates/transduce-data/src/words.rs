@@ -50,7 +50,7 @@ pub fn english_number(n: u64) -> String {
         (1_000_000, "million"),
         (1_000, "thousand"),
     ] {
-        if n / scale % 1000 > 0 {
+        if !(n / scale).is_multiple_of(1000) {
             below_thousand(n / scale % 1000, &mut out);
             out.push(name.to_string());
         }

@@ -43,6 +43,7 @@ pub enum Model {
 
 /// The encoded source of any architecture.
 #[derive(Clone, Debug)]
+#[allow(clippy::large_enum_variant)] // one per batch; boxing would add an indirection per step
 pub enum ModelMemory {
     /// See [`RecurrentMemory`].
     Recurrent(RecurrentMemory),
@@ -52,6 +53,7 @@ pub enum ModelMemory {
 
 /// The decoder state of any architecture.
 #[derive(Clone, Debug)]
+#[allow(clippy::large_enum_variant)] // one per batch; boxing would add an indirection per step
 pub enum ModelState {
     /// See [`RecurrentState`].
     Recurrent(RecurrentState),

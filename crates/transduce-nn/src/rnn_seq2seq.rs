@@ -86,7 +86,7 @@ pub(crate) fn validate_recurrent(
     if n_layers == 0 {
         return err("n_layers must be at least 1".into());
     }
-    if bidirectional && d_hidden % 2 != 0 {
+    if bidirectional && !d_hidden.is_multiple_of(2) {
         return err(format!(
             "a bidirectional encoder splits d_hidden between directions: it must be even, got {d_hidden}"
         ));

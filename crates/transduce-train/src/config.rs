@@ -107,7 +107,7 @@ impl TrainingConfig {
         if !(0.0..1.0).contains(&self.label_smoothing) {
             return err("label_smoothing must be in [0, 1)");
         }
-        if !(self.grad_clip >= 0.0) {
+        if self.grad_clip.is_nan() || self.grad_clip < 0.0 {
             return err("grad_clip must be >= 0");
         }
         Ok(())

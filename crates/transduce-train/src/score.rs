@@ -145,14 +145,14 @@ impl BleuStats {
         }
         let mut smooth = 1.0;
         let mut order = MAX_NGRAM;
-        for n in 0..MAX_NGRAM {
+        for (n, precision) in precisions.iter_mut().enumerate() {
             if self.total[n] == 0 {
                 break;
             }
             if effective_order {
                 order = n + 1;
             }
-            precisions[n] = if self.correct[n] == 0 {
+            *precision = if self.correct[n] == 0 {
                 smooth *= 2.0;
                 100.0 / (smooth * self.total[n] as f64)
             } else {

@@ -180,8 +180,8 @@ fn run(
     let train_loader = loader(&data.splits.train, true);
     let valid_loader = loader(&data.splits.valid, false);
 
-    let grad_clipping =
-        (training.grad_clip > 0.0).then(|| GradientClippingConfig::Norm(training.grad_clip as f32));
+    let grad_clipping = (training.grad_clip > 0.0)
+        .then_some(GradientClippingConfig::Norm(training.grad_clip as f32));
     let optim = AdamConfig::new()
         .with_beta_1(0.9)
         .with_beta_2(0.98)

@@ -197,7 +197,7 @@ impl TransformerConfig {
         if self.d_model == 0 || self.n_heads == 0 || self.d_ff == 0 {
             return err("d_model, n_heads and d_ff must be positive".into());
         }
-        if self.d_model % self.n_heads != 0 {
+        if !self.d_model.is_multiple_of(self.n_heads) {
             return err(format!(
                 "d_model ({}) must be divisible by n_heads ({})",
                 self.d_model, self.n_heads
