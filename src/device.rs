@@ -81,6 +81,37 @@ impl fmt::Display for DeviceSpec {
     }
 }
 
+/// A `--device` value for training: one device, or several separated by commas for
+/// data-parallel training (`wgpu:0,wgpu:1`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DeviceList(pub Vec<DeviceSpec>);
+
+impl FromStr for DeviceList {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        let specs = s
+            .split(',')
+            .map(|d| d.trim().parse())
+            .collect::<Result<Vec<DeviceSpec>, _>>()?;
+        Ok(DeviceList(specs))
+    }
+}
+
+impl fmt::Display for DeviceList {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let names: Vec<String> = self.0.iter().map(ToString::to_string).collect();
+        f.write_str(&names.join(","))
+    }
+}
+
+impl DeviceList {
+    /// The burn devices.
+    pub fn devices(&self) -> Result<Vec<Device>, String> {
+        self.0.iter().map(DeviceSpec::device).collect()
+    }
+}
+
 /// The backends compiled into this binary, best first.
 pub fn compiled_backends() -> Vec<&'static str> {
     let mut v = Vec::new();
@@ -175,6 +206,23 @@ mod tests {
         );
         assert!("flex:1".parse::<DeviceSpec>().is_err());
         assert!("cuda:x".parse::<DeviceSpec>().is_err());
+    }
+
+    #[test]
+    fn device_lists_for_data_parallel_training() {
+        let list: DeviceList = "wgpu:0, wgpu:1".parse().unwrap();
+        assert_eq!(list.0.len(), 2);
+        assert_eq!(list.to_string(), "wgpu:0,wgpu:1");
+        assert!("flex,tpu".parse::<DeviceList>().is_err());
+        assert_eq!(
+            "flex,flex"
+                .parse::<DeviceList>()
+                .unwrap()
+                .devices()
+                .unwrap()
+                .len(),
+            2
+        );
     }
 
     #[test]

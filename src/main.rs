@@ -8,12 +8,12 @@ use clap::{Parser, Subcommand, ValueEnum};
 use serde_json::Value;
 use serde_json::json;
 use transduce::config::{flags, read_config_file, resolve, resolve_arch};
-use transduce::device::DeviceSpec;
+use transduce::device::{DeviceList, DeviceSpec};
 use transduce_data::{BatchPlan, Direction, Task, TokenizerKind, padding_fraction};
 use transduce_nn::{CellKind, Positions, Score};
 use transduce_train::artifact::Artifact;
 use transduce_train::score::{corpus_bleu, corpus_chrf};
-use transduce_train::{TrainReport, Translator, resume, train};
+use transduce_train::{TrainReport, Translator, resume, train_on_devices};
 
 /// Sequence-to-sequence models (RNN, Seq2Seq, attention, Transformer) on burn.
 #[derive(Parser, Debug)]
@@ -253,9 +253,10 @@ struct TrainArgs {
     /// Seed of weights, data generation and splits, and batch order. [default: 42]
     #[arg(long)]
     seed: Option<u64>,
-    /// Backend: flex, ndarray, wgpu, cuda or auto (optionally `wgpu:1`).
+    /// Backend: flex, ndarray, wgpu, cuda or auto (optionally `wgpu:1`); several separated by
+    /// commas (`wgpu:0,wgpu:1`) train data-parallel.
     #[arg(long, default_value = "auto")]
-    device: DeviceSpec,
+    device: DeviceList,
     /// Where the config, vocabularies, weights and metrics are written.
     #[arg(long, default_value = DEFAULT_ARTIFACT_DIR)]
     artifact_dir: PathBuf,
@@ -651,7 +652,8 @@ fn histogram(lens: &[usize]) -> Vec<String> {
 }
 
 fn run_train(args: TrainArgs) -> anyhow::Result<()> {
-    let device = args.device.device().map_err(anyhow::Error::msg)?;
+    let devices = args.device.devices().map_err(anyhow::Error::msg)?;
+    let device = devices[0].clone();
     if let Some(dir) = &args.resume {
         println!(
             "transduce train: resuming {} on device {}",
@@ -784,7 +786,7 @@ fn run_train(args: TrainArgs) -> anyhow::Result<()> {
             config.data.max_sentence_len.unwrap_or(0)
         );
     }
-    let report = train(&config, &prepared, &device, &args.artifact_dir)?;
+    let report = train_on_devices(&config, &prepared, &devices, &args.artifact_dir)?;
     print_report(&report, &args.artifact_dir);
     Ok(())
 }

@@ -597,6 +597,45 @@ fn a_killed_run_resumes_from_its_last_checkpoint() {
     assert_fails_with(&out, "none");
 }
 
+/// `--device flex,flex` trains data-parallel with burn-train's multi-device strategy: each
+/// optimizer step takes one batch per device, so an epoch has half the steps (and the warmup
+/// schedule has climbed less by its end).
+#[test]
+fn training_on_two_devices_is_data_parallel() {
+    let tmp = tempfile::tempdir().unwrap();
+    let lr_of_epoch_1 = |devices: &str| -> f64 {
+        let dir = tmp.path().join(devices.replace(',', "-"));
+        let out = transduce(
+            &[
+                "train",
+                "--config",
+                QUICK,
+                "--device",
+                devices,
+                "--artifact-dir",
+                dir.to_str().unwrap(),
+            ],
+            None,
+        );
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        assert!(text(&out.stdout).contains(&format!("device {devices}")));
+        let metrics = std::fs::read_to_string(dir.join("metrics.csv")).unwrap();
+        metrics
+            .lines()
+            .nth(1)
+            .unwrap()
+            .rsplit(',')
+            .next()
+            .unwrap()
+            .parse()
+            .unwrap()
+    };
+    let (one, two) = (lr_of_epoch_1("flex"), lr_of_epoch_1("flex,flex"));
+    assert!(two < 0.75 * one, "one device: {one}, two devices: {two}");
+    let out = transduce(&["train", "--device", "flex,tpu"], None);
+    assert_fails_with(&out, "unknown device");
+}
+
 /// The device's random generator is process-wide, so determinism is checked across processes.
 #[test]
 fn the_same_seed_gives_the_same_metrics() {

@@ -18,7 +18,10 @@ use burn::train::checkpoint::{
 };
 use burn::train::metric::store::{Aggregate, EventStoreClient, Split};
 use burn::train::metric::{AccuracyMetric, LearningRateMetric, LossMetric, PerplexityMetric};
-use burn::train::{EarlyStoppingStrategy, Interrupter, Learner, SupervisedTraining};
+use burn::train::{
+    EarlyStoppingStrategy, ExecutionStrategy, Interrupter, Learner, MultiDeviceOptim,
+    SupervisedTraining,
+};
 use serde::Serialize;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -65,6 +68,21 @@ pub fn train(
     device: &Device,
     artifact_dir: &Path,
 ) -> Result<TrainReport, TrainError> {
+    train_on_devices(config, data, std::slice::from_ref(device), artifact_dir)
+}
+
+/// [`train`] with data parallelism over several devices (burn-train's multi-device strategy:
+/// each batch's gradients are computed on the devices in turn and the optimizer runs on the
+/// first). Evaluation and the kept model use the first device.
+pub fn train_on_devices(
+    config: &RunConfig,
+    data: &Prepared,
+    devices: &[Device],
+    artifact_dir: &Path,
+) -> Result<TrainReport, TrainError> {
+    if devices.is_empty() {
+        return Err(TrainError::Input("no device to train on".into()));
+    }
     config.model.validate()?;
     config.training.validate()?;
     if let Some(max_len) = config.model.max_len() {
@@ -72,7 +90,7 @@ pub fn train(
     }
     std::fs::create_dir_all(artifact_dir).map_err(|e| TrainError::artifact(artifact_dir, e))?;
     write_inputs(config, data, artifact_dir)?;
-    run(config, data, device, artifact_dir, None)
+    run(config, data, devices, artifact_dir, None)
 }
 
 /// Continues an interrupted run in `artifact_dir` (Ctrl-C, `kill -9`, a time budget) from its
@@ -112,7 +130,13 @@ pub fn resume(
         &artifact_dir.join(files::CONFIG),
         serde_json::to_string_pretty(&config).expect("configs serialise"),
     )?;
-    run(&config, &data, device, artifact_dir, Some(epoch))
+    run(
+        &config,
+        &data,
+        std::slice::from_ref(device),
+        artifact_dir,
+        Some(epoch),
+    )
 }
 
 /// Writes the config, vocabularies, tokenizers and held-out pairs of a new run.
@@ -141,10 +165,11 @@ fn write_inputs(
 fn run(
     config: &RunConfig,
     data: &Prepared,
-    device: &Device,
+    devices: &[Device],
     artifact_dir: &Path,
     resume_from: Option<usize>,
 ) -> Result<TrainReport, TrainError> {
+    let device = &devices[0];
     let training = &config.training;
     device.seed(training.seed);
     let train_device = device.clone().autodiff();
@@ -236,6 +261,12 @@ fn run(
             )
             .with_checkpointing_strategy(checkpointing)
             .num_epochs(training.epochs);
+    if devices.len() > 1 {
+        let devices = devices.iter().map(|d| d.clone().autodiff()).collect();
+        supervised = supervised.with_training_strategy(
+            ExecutionStrategy::multi(devices, MultiDeviceOptim::OptimMainDevice).into(),
+        );
+    }
     if let Some(epoch) = resume_from {
         supervised = supervised.checkpoint(epoch);
     }
