@@ -82,6 +82,8 @@ fn train_then_translate_and_eval_round_trip() {
         "metrics.csv",
         "test.tsv",
         "report.json",
+        "loss.png",
+        "bleu.png",
     ] {
         assert!(dir.join(file).is_file(), "missing {file}");
     }
@@ -576,6 +578,38 @@ fn a_killed_run_resumes_from_its_last_checkpoint() {
     assert!((3..=6).contains(&resumed_at), "{stdout}");
     let metrics = std::fs::read_to_string(dir.join("metrics.csv")).unwrap();
     assert_eq!(metrics.lines().count(), 1 + 6, "{metrics}");
+    // The schedule continued at the same step: the resumed epochs' learning rates equal those of
+    // an uninterrupted run.
+    let straight = tmp.path().join("straight");
+    let out = transduce(
+        &[
+            "train",
+            "--config",
+            QUICK,
+            "--epochs",
+            "6",
+            "--n-train",
+            "3000",
+            "--device",
+            "flex",
+            "--artifact-dir",
+            straight.to_str().unwrap(),
+        ],
+        None,
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let lrs = |csv: &str| -> Vec<String> {
+        csv.lines()
+            .skip(1)
+            .map(|l| l.rsplit(',').next().unwrap().to_string())
+            .collect()
+    };
+    let expected = lrs(&std::fs::read_to_string(straight.join("metrics.csv")).unwrap());
+    assert_eq!(
+        lrs(&metrics)[resumed_at - 1..],
+        expected[resumed_at - 1..],
+        "{metrics}"
+    );
     assert!(dir.join("model.bpk").is_file());
     assert!(
         std::fs::read_dir(dir.join("checkpoint"))

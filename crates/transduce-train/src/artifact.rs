@@ -6,6 +6,7 @@
 //! src_tokenizer.json tgt_tokenizer.json   BPE models (bpe only)
 //! model.bpk                   the best weights by validation BLEU (burnpack)
 //! metrics.csv                 one row per epoch
+//! loss.png bleu.png           plots of the loss and of the validation scores per epoch
 //! valid.tsv test.tsv          the held-out pairs
 //! report.json                 the held-out test result of the final model
 //! checkpoint/ train/ valid/ experiment.log    burn-train's own files
@@ -50,6 +51,10 @@ pub mod files {
     pub const MODEL: &str = "model.bpk";
     /// Per-epoch metrics.
     pub const METRICS: &str = "metrics.csv";
+    /// Train and validation loss per epoch.
+    pub const LOSS_PLOT: &str = "loss.png";
+    /// Validation BLEU, chrF and exact match per epoch.
+    pub const SCORE_PLOT: &str = "bleu.png";
     /// Held-out validation pairs.
     pub const VALID: &str = "valid.tsv";
     /// Held-out test pairs.

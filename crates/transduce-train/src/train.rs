@@ -34,6 +34,7 @@ use crate::artifact::{RunConfig, files, load_record, save_weights, write_atomic,
 use crate::checkpoint::{AtomicFileCheckpointer, latest_complete};
 use crate::config::Schedule;
 use crate::metrics::{TranslationMetric, TranslationScore};
+use crate::plot::{Series, line_plot};
 use crate::renderer::EpochLineRenderer;
 use crate::{EvalReport, Seq2SeqTrainee, TrainError, Translator};
 
@@ -714,6 +715,29 @@ fn write_metrics_csv(dir: &Path) -> Result<Vec<EpochMetrics>, TrainError> {
         ));
     }
     write_atomic(&dir.join(files::METRICS), csv)?;
+    let series = |name, value: fn(&EpochMetrics) -> f64| Series {
+        name,
+        points: rows.iter().map(|r| (r.epoch as f64, value(r))).collect(),
+    };
+    line_plot(
+        &dir.join(files::LOSS_PLOT),
+        "loss per epoch",
+        "cross-entropy (label-smoothed)",
+        &[
+            series("train", |r| r.train_loss),
+            series("validation", |r| r.valid_loss),
+        ],
+    )?;
+    line_plot(
+        &dir.join(files::SCORE_PLOT),
+        "validation scores per epoch (greedy decoding)",
+        "score (0-100)",
+        &[
+            series("BLEU", |r| r.valid_bleu),
+            series("chrF", |r| r.valid_chrf),
+            series("exact match %", |r| r.valid_exact_match),
+        ],
+    )?;
     Ok(rows)
 }
 

@@ -1,0 +1,136 @@
+//! PNG line plots of per-epoch metrics (plotters, bitmap backend, a bundled DejaVu Sans font so
+//! that nothing depends on the system's fonts).
+
+use std::path::Path;
+use std::sync::Once;
+
+use plotters::prelude::*;
+use plotters::style::{FontStyle, register_font};
+
+use crate::TrainError;
+
+static FONT: Once = Once::new();
+
+/// One named line: `(epoch, value)` points; non-finite values are skipped.
+pub struct Series<'a> {
+    /// Legend label.
+    pub name: &'a str,
+    /// The points.
+    pub points: Vec<(f64, f64)>,
+}
+
+/// Draws `series` against the epoch into a PNG at `path` (written atomically).
+pub fn line_plot(
+    path: &Path,
+    title: &str,
+    y_label: &str,
+    series: &[Series],
+) -> Result<(), TrainError> {
+    FONT.call_once(|| {
+        let font: &'static [u8] = include_bytes!("../../../assets/fonts/DejaVuSans.ttf");
+        register_font("sans-serif", FontStyle::Normal, font).ok();
+    });
+    let finite: Vec<(f64, f64)> = series
+        .iter()
+        .flat_map(|s| s.points.iter().copied())
+        .filter(|(x, y)| x.is_finite() && y.is_finite())
+        .collect();
+    if finite.is_empty() {
+        return Ok(());
+    }
+    let (x_max, y_min, y_max) = finite.iter().fold(
+        (1.0f64, f64::INFINITY, f64::NEG_INFINITY),
+        |(x, lo, hi), &(px, py)| (x.max(px), lo.min(py), hi.max(py)),
+    );
+    let pad = ((y_max - y_min) * 0.05).max(1e-3);
+    let tmp = path.with_file_name(format!(
+        "tmp-{}-{}",
+        std::process::id(),
+        path.file_name().unwrap_or_default().to_string_lossy()
+    ));
+    let draw = || -> Result<(), Box<dyn std::error::Error>> {
+        let root = BitMapBackend::new(&tmp, (800, 500)).into_drawing_area();
+        root.fill(&WHITE)?;
+        let mut chart = ChartBuilder::on(&root)
+            .caption(title, ("sans-serif", 24))
+            .margin(15)
+            .x_label_area_size(45)
+            .y_label_area_size(65)
+            .build_cartesian_2d(1.0..x_max.max(2.0), (y_min - pad)..(y_max + pad))?;
+        chart
+            .configure_mesh()
+            .x_desc("epoch")
+            .y_desc(y_label)
+            .label_style(("sans-serif", 15))
+            .draw()?;
+        for (i, s) in series.iter().enumerate() {
+            let color = Palette99::pick(i).to_rgba();
+            let points: Vec<(f64, f64)> = s
+                .points
+                .iter()
+                .copied()
+                .filter(|(x, y)| x.is_finite() && y.is_finite())
+                .collect();
+            chart
+                .draw_series(LineSeries::new(points.clone(), color.stroke_width(2)))?
+                .label(s.name)
+                .legend(move |(x, y)| {
+                    PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(2))
+                });
+            chart.draw_series(
+                points
+                    .into_iter()
+                    .map(|p| Circle::new(p, 3, color.filled())),
+            )?;
+        }
+        chart
+            .configure_series_labels()
+            .background_style(WHITE.mix(0.8))
+            .border_style(BLACK)
+            .label_font(("sans-serif", 15))
+            .draw()?;
+        root.present()?;
+        Ok(())
+    };
+    draw().map_err(|e| TrainError::artifact(path, format!("cannot draw the plot: {e}")))?;
+    std::fs::rename(&tmp, path).map_err(|e| TrainError::artifact(path, e))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn writes_a_png() {
+        let dir = std::env::temp_dir().join(format!("transduce-plot-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("loss.png");
+        let series = [
+            Series {
+                name: "train",
+                points: vec![(1.0, 2.0), (2.0, 1.5), (3.0, f64::NAN), (4.0, 1.0)],
+            },
+            Series {
+                name: "valid",
+                points: vec![(1.0, 2.2), (2.0, 1.7), (3.0, 1.4), (4.0, 1.3)],
+            },
+        ];
+        line_plot(&path, "loss", "cross-entropy", &series).unwrap();
+        let bytes = std::fs::read(&path).unwrap();
+        assert_eq!(&bytes[..8], b"\x89PNG\r\n\x1a\n");
+        assert!(bytes.len() > 5_000);
+        // Nothing to draw is not an error and writes nothing.
+        line_plot(
+            &dir.join("empty.png"),
+            "t",
+            "y",
+            &[Series {
+                name: "x",
+                points: vec![(1.0, f64::NAN)],
+            }],
+        )
+        .unwrap();
+        assert!(!dir.join("empty.png").exists());
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}
