@@ -247,6 +247,7 @@ fn run(
             .metric_valid_numeric(LossMetric::new())
             .metric_train_numeric(AccuracyMetric::new().with_pad_token(PAD))
             .metric_valid_numeric(AccuracyMetric::new().with_pad_token(PAD))
+            .metric_train_numeric(PerplexityMetric::new().with_pad_token(PAD))
             .metric_valid_numeric(PerplexityMetric::new().with_pad_token(PAD))
             .metric_valid_numeric(bleu.clone())
             .metric_valid_numeric(TranslationMetric::new(
@@ -668,6 +669,7 @@ struct EpochMetrics {
     train_accuracy: f64,
     valid_loss: f64,
     valid_accuracy: f64,
+    train_perplexity: f64,
     valid_perplexity: f64,
     valid_bleu: f64,
     valid_chrf: f64,
@@ -689,6 +691,7 @@ fn write_metrics_csv(dir: &Path) -> Result<Vec<EpochMetrics>, TrainError> {
             train_accuracy: read("train", "Accuracy").unwrap_or(f64::NAN),
             valid_loss,
             valid_accuracy: read("valid", "Accuracy").unwrap_or(f64::NAN),
+            train_perplexity: read("train", "Perplexity").unwrap_or(f64::NAN),
             valid_perplexity: read("valid", "Perplexity").unwrap_or(f64::NAN),
             valid_bleu: read("valid", "BLEU").unwrap_or(f64::NAN),
             valid_chrf: read("valid", "chrF").unwrap_or(f64::NAN),
@@ -697,14 +700,15 @@ fn write_metrics_csv(dir: &Path) -> Result<Vec<EpochMetrics>, TrainError> {
         });
     }
     let mut csv = String::from(
-        "epoch,train_loss,train_accuracy,valid_loss,valid_accuracy,valid_perplexity,valid_bleu,valid_chrf,valid_exact_match,learning_rate\n",
+        "epoch,train_loss,train_accuracy,train_perplexity,valid_loss,valid_accuracy,valid_perplexity,valid_bleu,valid_chrf,valid_exact_match,learning_rate\n",
     );
     for r in &rows {
         csv.push_str(&format!(
-            "{},{},{},{},{},{},{},{},{},{}\n",
+            "{},{},{},{},{},{},{},{},{},{},{}\n",
             r.epoch,
             r.train_loss,
             r.train_accuracy,
+            r.train_perplexity,
             r.valid_loss,
             r.valid_accuracy,
             r.valid_perplexity,
