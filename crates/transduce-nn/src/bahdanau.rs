@@ -145,13 +145,9 @@ impl Seq2Seq for Bahdanau {
     }
 
     fn encode(&self, src: Tensor<2, Int>, src_mask_pad: Tensor<2, Bool>) -> RecurrentMemory {
-        let (outputs, init) = self.encoder.forward(src, src_mask_pad.clone(), false);
-        RecurrentMemory {
-            keys: self.attention.keys(outputs.clone()),
-            outputs,
-            src_mask_pad,
-            init,
-        }
+        self.encoder.memory(src, src_mask_pad, false, |outputs| {
+            self.attention.keys(outputs)
+        })
     }
 
     fn init_state(&self, memory: &RecurrentMemory) -> RecurrentState {

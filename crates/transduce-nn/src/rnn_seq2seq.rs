@@ -166,15 +166,8 @@ impl Seq2Seq for RnnSeq2Seq {
     }
 
     fn encode(&self, src: Tensor<2, Int>, src_mask_pad: Tensor<2, Bool>) -> RecurrentMemory {
-        let (outputs, init) = self
-            .encoder
-            .forward(src, src_mask_pad.clone(), self.reverse_source);
-        RecurrentMemory {
-            keys: outputs.clone(),
-            outputs,
-            src_mask_pad,
-            init,
-        }
+        self.encoder
+            .memory(src, src_mask_pad, self.reverse_source, |outputs| outputs)
     }
 
     fn init_state(&self, memory: &RecurrentMemory) -> RecurrentState {

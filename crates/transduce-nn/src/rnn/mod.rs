@@ -90,6 +90,24 @@ impl SourceEncoderConfig {
 }
 
 impl SourceEncoder {
+    /// Encodes the source into the memory a recurrent decoder reads; `keys` prepares the key side
+    /// of its attention from the encoder states (the identity without attention).
+    pub(crate) fn memory(
+        &self,
+        src: Tensor<2, Int>,
+        src_mask_pad: Tensor<2, Bool>,
+        reverse: bool,
+        keys: impl FnOnce(Tensor<3>) -> Tensor<3>,
+    ) -> RecurrentMemory {
+        let (outputs, init) = self.forward(src, src_mask_pad.clone(), reverse);
+        RecurrentMemory {
+            keys: keys(outputs.clone()),
+            outputs,
+            src_mask_pad,
+            init,
+        }
+    }
+
     /// The source embedding table.
     pub(crate) fn embedding_mut(&mut self) -> &mut Embedding {
         &mut self.embedding
