@@ -149,8 +149,16 @@ pub(crate) mod test_util {
         assert!(last < 0.1 * first, "loss {first} -> {last}");
     }
 
-    /// Back-propagates `loss` and asserts that every float parameter of `model` received a gradient.
-    pub fn assert_every_parameter_has_a_gradient<M: Module>(model: &M, loss: Tensor<1>) {
+    /// Back-propagates a loss of `model`'s teacher-forced logits on a small padded batch and
+    /// asserts that every float parameter received a gradient.
+    pub fn assert_gradients_reach_every_parameter<M: crate::Seq2Seq + Module>(model: &M) {
+        let dev = model.devices()[0].clone();
+        let (src, src_pad) = ids(&[&[4, 5, 6], &[7, 8, 0]], &dev);
+        let (tgt, tgt_pad) = ids(&[&[2, 4, 5], &[2, 9, 0]], &dev);
+        let loss = model
+            .forward(src, src_pad, tgt, tgt_pad)
+            .powi_scalar(2)
+            .mean();
         let grads = loss.backward();
         let mut check = GradCheck {
             grads: &grads,
