@@ -65,9 +65,32 @@ pub fn beam_search<M: Seq2Seq>(
     src_mask_pad: Tensor<2, Bool>,
     config: &BeamConfig,
 ) -> Vec<Hypothesis> {
+    let [batch_size, _] = src.dims();
+    beam_search_with_limits(
+        model,
+        src,
+        src_mask_pad,
+        config,
+        &vec![config.max_len; batch_size],
+    )
+}
+
+/// [`beam_search`] with a length limit per sentence (instead of `config.max_len`), so that a
+/// sentence's translation does not depend on the batch it is decoded in.
+///
+/// # Panics
+/// If `config.width` is 0 or `max_lens` does not have one limit per sentence.
+pub fn beam_search_with_limits<M: Seq2Seq>(
+    model: &M,
+    src: Tensor<2, Int>,
+    src_mask_pad: Tensor<2, Bool>,
+    config: &BeamConfig,
+    max_lens: &[usize],
+) -> Vec<Hypothesis> {
     let k = config.width;
     assert!(k > 0, "beam width must be at least 1");
     let [batch_size, src_len] = src.dims();
+    assert_eq!(max_lens.len(), batch_size, "one length limit per sentence");
     let device = src.device();
     let src_lens: Vec<usize> = to_ids(src_mask_pad.clone().bool_not().int().sum_dim(1));
     let expand: Vec<i64> = (0..batch_size * k).map(|r| (r / k) as i64).collect();
@@ -86,7 +109,7 @@ pub fn beam_search<M: Seq2Seq>(
     let mut done = vec![false; batch_size];
     let mut tokens = vec![SOS; batch_size * k];
 
-    for step in 0..=config.max_len {
+    for step in 0.. {
         let input: Vec<i64> = tokens.iter().map(|&t| t as i64).collect();
         let input = Tensor::<1, Int>::from_data(TensorData::new(input, [batch_size * k]), &device);
         let out = model.decode_step(&memory, input, state);
@@ -101,9 +124,15 @@ pub fn beam_search<M: Seq2Seq>(
                 continue;
             }
             // Candidates: the best `k + 1` tokens of each live row are enough to fill k slots.
+            // At the limit only <eos> may follow, at its own log-probability.
+            let at_limit = step >= max_lens[b];
             let mut candidates: Vec<(f32, usize, usize)> = Vec::new();
             for (j, hyp) in live[b].iter().enumerate() {
                 let row = &log_probs[(b * k + j) * vocab..][..vocab];
+                if at_limit {
+                    candidates.push((hyp.score + row[EOS], j, EOS));
+                    continue;
+                }
                 let mut best: Vec<usize> = (0..vocab).collect();
                 let take = (k + 1).min(vocab);
                 best.select_nth_unstable_by(take - 1, |&x, &y| row[y].total_cmp(&row[x]));
@@ -113,7 +142,7 @@ pub fn beam_search<M: Seq2Seq>(
 
             let mut next: Vec<(usize, Partial)> = Vec::with_capacity(k);
             for (score, j, v) in candidates {
-                if next.len() == k || finished[b].len() >= k {
+                if next.len() == k || (finished[b].len() >= k && !at_limit) {
                     break;
                 }
                 let mut hyp = live[b][j].clone();
@@ -127,13 +156,7 @@ pub fn beam_search<M: Seq2Seq>(
                     next.push((j, hyp));
                 }
             }
-            if step == config.max_len {
-                // Out of room: the live hypotheses end here, without <eos>.
-                for hyp in live[b].drain(..) {
-                    finished[b].push((config.normalised(hyp.score, hyp.tokens.len()), hyp));
-                }
-            }
-            if finished[b].len() >= k || step == config.max_len || next.is_empty() {
+            if finished[b].len() >= k || at_limit || next.is_empty() {
                 done[b] = true;
                 parents.extend((0..k).map(|j| b * k + j));
                 continue;
@@ -176,7 +199,7 @@ mod tests {
     use crate::greedy;
     use crate::test_util::TableModel;
 
-    /// Every sequence over `vocab` up to `max_len` tokens, ending in <eos> or cut at max_len, by brute force.
+    /// Every sequence over `vocab` of up to `max_len` tokens then <eos> (forced at the limit), by brute force.
     fn brute_force(model: &TableModel, max_len: usize, penalty: f32) -> (Vec<usize>, f32) {
         let v = model.table.len();
         let config = BeamConfig {
@@ -196,10 +219,6 @@ mod tests {
                     best = (tokens.clone(), eos, norm);
                 }
                 if depth == max_len {
-                    let norm = config.normalised(score, tokens.len());
-                    if norm > best.2 {
-                        best = (tokens.clone(), score, norm);
-                    }
                     continue;
                 }
                 for t in (0..v).filter(|&t| t != EOS) {
@@ -297,5 +316,72 @@ mod tests {
                 assert!(n == b.tokens.len() || n == b.tokens.len() + 1);
             }
         }
+    }
+
+    #[test]
+    fn width_one_equals_greedy_at_every_length_limit() {
+        // Before <eos> was forced at the limit, a cut prefix could outscore its own ending and
+        // width 1 then differed from greedy in about 1% of these settings.
+        let mut differ = Vec::new();
+        for seed in 0..200 {
+            let model = table(1000 + seed, 6);
+            let (src, mask) = model.source(&[2]);
+            for max_len in 1..=10 {
+                let g = &greedy(&model, src.clone(), mask.clone(), max_len)[0];
+                let b = &beam_search(
+                    &model,
+                    src.clone(),
+                    mask.clone(),
+                    &BeamConfig::new(1, max_len),
+                )[0];
+                if g.tokens != b.tokens || (g.score - b.score).abs() > 1e-4 {
+                    differ.push((seed, max_len));
+                }
+            }
+        }
+        assert!(
+            differ.is_empty(),
+            "width 1 differs from greedy at {differ:?}"
+        );
+    }
+
+    #[test]
+    fn eos_arriving_exactly_at_the_limit_is_charged_once() {
+        // <sos> -> 4 -> 5 -> 4 -> 5 ... and <eos> is the best after the third token: with
+        // max_len 3 the proper ending arrives exactly at the limit.
+        let mut rows = vec![vec![0.0f32; 7]; 7];
+        rows[SOS][4] = 3.0;
+        rows[4][5] = 3.0;
+        rows[5][6] = 3.0;
+        rows[6][EOS] = 3.0;
+        let model = TableModel::from_table(rows);
+        let (src, mask) = model.source(&[1]);
+        let expected = model.log_prob(SOS, 4)
+            + model.log_prob(4, 5)
+            + model.log_prob(5, 6)
+            + model.log_prob(6, EOS);
+        for width in [1, 2, 4] {
+            for penalty in [0.0, 1.0] {
+                let config = BeamConfig {
+                    width,
+                    max_len: 3,
+                    length_penalty: penalty,
+                };
+                let hyp = &beam_search(&model, src.clone(), mask.clone(), &config)[0];
+                assert_eq!(hyp.tokens, vec![4, 5, 6], "width {width}");
+                assert!(
+                    (hyp.score - expected).abs() < 1e-4,
+                    "width {width}: {} vs {expected}",
+                    hyp.score
+                );
+                assert_eq!(hyp.attention.len(), 4);
+                let (tokens, score) = brute_force(&model, 3, penalty);
+                assert_eq!(tokens, hyp.tokens);
+                assert!((score - hyp.score).abs() < 1e-4);
+            }
+        }
+        let g = &greedy(&model, src, mask, 3)[0];
+        assert_eq!(g.tokens, vec![4, 5, 6]);
+        assert!((g.score - expected).abs() < 1e-4);
     }
 }

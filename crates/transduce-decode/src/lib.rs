@@ -4,8 +4,8 @@
 pub mod beam;
 pub mod greedy;
 
-pub use beam::{BeamConfig, beam_search};
-pub use greedy::{Hypothesis, greedy};
+pub use beam::{BeamConfig, beam_search, beam_search_with_limits};
+pub use greedy::{Hypothesis, greedy, greedy_with_limits};
 
 use burn::prelude::*;
 
