@@ -11,6 +11,7 @@ pub mod bahdanau;
 pub mod batch;
 pub mod luong;
 pub mod model;
+pub mod pytorch;
 pub mod rnn;
 pub mod rnn_seq2seq;
 pub mod seq2seq;

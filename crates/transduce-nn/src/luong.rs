@@ -132,6 +132,19 @@ impl Luong {
     }
 }
 
+impl Luong {
+    /// The attentional state `s̃_t = tanh(W_c [a_t; s_t] + b_c)`.
+    ///
+    /// # Shapes
+    /// - context `a_t`, state `s_t`: `[batch_size, d_hidden]`
+    /// - output: `[batch_size, d_hidden]`
+    fn attentional(&self, context: Tensor<2>, s: Tensor<2>) -> Tensor<2> {
+        self.combine
+            .forward(Tensor::cat(vec![context, s], 1))
+            .tanh()
+    }
+}
+
 impl Seq2Seq for Luong {
     type Memory = RecurrentMemory;
     type State = RecurrentState;
@@ -185,10 +198,7 @@ impl Seq2Seq for Luong {
             memory.outputs.clone(),
             memory.src_mask_pad.clone(),
         );
-        let attentional = self
-            .combine
-            .forward(Tensor::cat(vec![context, s], 1))
-            .tanh(); // s̃_t: [batch, d_hidden]
+        let attentional = self.attentional(context, s); // s̃_t: [batch, d_hidden]
         let logits = self
             .output
             .forward(self.dropout.forward(attentional.clone()));
@@ -254,5 +264,21 @@ mod tests {
                 150,
             );
         }
+    }
+
+    #[test]
+    fn the_attentional_state_equals_the_formula() {
+        use crate::pytorch::fixtures::{assert_close, load, tensor};
+        use crate::pytorch::with_weights;
+        let dev = test_device();
+        let f = &load()["attention"]["attentional"];
+        let mut luong = LuongConfig::new(10, 10)
+            .with_d_hidden(4)
+            .with_bidirectional(false)
+            .init(&dev);
+        let w_c = tensor::<2>(&f["W_c"], &dev).transpose(); // [8, 4]
+        luong.combine = with_weights(luong.combine, w_c, Some(tensor(&f["b_c"], &dev)));
+        let h_tilde = luong.attentional(tensor(&f["c"], &dev), tensor(&f["s"], &dev));
+        assert_close("h_tilde", h_tilde, &f["h_tilde"], |_| true);
     }
 }

@@ -214,4 +214,65 @@ mod tests {
                 .assert_approx_eq::<f32>(&context.into_data(), Tolerance::default());
         }
     }
+
+    /// Luong's dot, general and concat scores and Bahdanau's additive score (with `s_{t-1}`),
+    /// their weights and contexts, against the formulas computed by PyTorch.
+    #[test]
+    fn scores_weights_and_contexts_equal_the_formulas() {
+        use crate::pytorch::fixtures::{assert_close, load, mask, tensor};
+        use crate::pytorch::with_weights;
+        let dev = test_device();
+        let f = &load()["attention"];
+        let h = tensor::<3>(&f["h"], &dev); // [2, 5, 4]
+        let mask = mask(&f["lengths"], 5, &dev);
+        let matrix = |v: &serde_json::Value| tensor::<2>(v, &dev).transpose(); // [out, in] -> [in, out]
+        let cases = [
+            ("dot", Score::Dot, "s"),
+            ("general", Score::General, "s"),
+            ("concat", Score::Concat, "s"),
+            ("additive", Score::Concat, "s_prev"),
+        ];
+        for (name, score, query) in cases {
+            let case = &f[name];
+            let mut attn = RnnAttentionConfig::new(score, 4, 4, 6).init(&dev);
+            match score {
+                Score::Dot => {}
+                Score::General => {
+                    attn.key = attn
+                        .key
+                        .map(|k| with_weights(k, matrix(&case["W_a"]), None));
+                }
+                Score::Concat => {
+                    let bias = tensor::<1>(&case["U_bias"], &dev);
+                    attn.key = attn
+                        .key
+                        .map(|k| with_weights(k, matrix(&case["U"]), Some(bias)));
+                    attn.query = attn
+                        .query
+                        .map(|q| with_weights(q, matrix(&case["W"]), None));
+                    attn.v = attn.v.map(|v| with_weights(v, matrix(&case["v"]), None));
+                }
+            }
+            let query_value = if case.get(query).is_some() {
+                &case[query]
+            } else {
+                &f[query]
+            };
+            let (context, weights) = attn.forward(
+                tensor(query_value, &dev),
+                attn.keys(h.clone()),
+                h.clone(),
+                mask.clone(),
+            );
+            assert_close(&format!("{name} weights"), weights, &case["alpha"], |_| {
+                true
+            });
+            assert_close(
+                &format!("{name} context"),
+                context,
+                &case["context"],
+                |_| true,
+            );
+        }
+    }
 }

@@ -25,6 +25,7 @@ use burn::tensor::activation::sigmoid;
 use serde::{Deserialize, Serialize};
 
 use crate::BatchSelect;
+use crate::pytorch::{ImportError, Importer, with_weights};
 
 /// Which recurrence.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -180,6 +181,37 @@ impl Cell {
                 CellState { h, c: Some(c) }
             }
         }
+    }
+}
+
+impl Cell {
+    /// This cell with the weights of layer `layer` of a PyTorch `nn.RNN` (tanh), `nn.GRU` or
+    /// `nn.LSTM` (the `_reverse` direction with `reverse`); the gate order is PyTorch's.
+    pub fn load_torch(
+        self,
+        from: &Importer,
+        layer: usize,
+        reverse: bool,
+    ) -> Result<Self, ImportError> {
+        let name = |what: &str| format!("{what}_l{layer}{}", if reverse { "_reverse" } else { "" });
+        let (g, d) = (self.gates * self.d_hidden, self.d_hidden);
+        let [d_input, _] = self.input.weight.dims();
+        let w_ih = from.matrix(&name("weight_ih"), g, d_input)?;
+        let w_hh = from.matrix(&name("weight_hh"), g, d)?;
+        let b_ih = from.vector(&name("bias_ih"), g)?;
+        let b_hh = from.vector(&name("bias_hh"), g)?;
+        // One bias where PyTorch has two, except the GRU's hidden bias, which r multiplies.
+        let (b_input, b_hidden) = if self.gates == 3 {
+            (b_ih, Some(b_hh))
+        } else {
+            (b_ih + b_hh, None)
+        };
+        Ok(Cell {
+            input: with_weights(self.input, w_ih.transpose(), Some(b_input)),
+            hidden: with_weights(self.hidden, w_hh.transpose(), b_hidden),
+            gates: self.gates,
+            d_hidden: self.d_hidden,
+        })
     }
 }
 

@@ -9,6 +9,7 @@ use burn::nn::{Dropout, DropoutConfig};
 use burn::prelude::*;
 
 use super::cell::{Cell, CellConfig, CellKind, CellState};
+use crate::pytorch::{ImportError, Importer};
 
 /// Configuration of an [`RnnEncoder`].
 #[derive(Config, Debug)]
@@ -107,6 +108,25 @@ impl RnnEncoder {
             }
         }
         RnnEncoderOutput { outputs: x, finals }
+    }
+}
+
+impl RnnEncoder {
+    /// This encoder with the weights of a PyTorch `nn.RNN`, `nn.GRU` or `nn.LSTM` of the same
+    /// shape (`batch_first` does not change the weights).
+    pub fn load_torch(self, from: &Importer) -> Result<Self, ImportError> {
+        let load = |cells: Vec<Cell>, reverse: bool| -> Result<Vec<Cell>, ImportError> {
+            cells
+                .into_iter()
+                .enumerate()
+                .map(|(layer, cell)| cell.load_torch(from, layer, reverse))
+                .collect()
+        };
+        Ok(RnnEncoder {
+            forward: load(self.forward, false)?,
+            backward: load(self.backward, true)?,
+            dropout: self.dropout,
+        })
     }
 }
 

@@ -13,6 +13,8 @@ use burn::nn::{Dropout, DropoutConfig, Initializer, Linear, LinearConfig};
 use burn::prelude::*;
 use burn::tensor::activation::softmax;
 
+use crate::pytorch::{ImportError, Importer, with_weights};
+
 /// Scores of masked positions before the softmax; `exp` of it is exactly 0 in f32.
 const MASKED_SCORE: f32 = -1.0e9;
 
@@ -158,6 +160,30 @@ impl MultiHeadAttention {
             context: self.output.forward(context),
             weights,
         }
+    }
+
+    /// This attention with the weights of a PyTorch `nn.MultiheadAttention` (`in_proj_weight`
+    /// stacks the query, key and value projections; heads are consecutive slices of `d_k`).
+    pub fn load_torch(self, from: &Importer) -> Result<Self, ImportError> {
+        let d = self.n_heads * self.d_k;
+        let w = from.matrix("in_proj_weight", 3 * d, d)?;
+        let b = from.vector("in_proj_bias", 3 * d)?;
+        let part = |i: usize| {
+            (
+                w.clone().slice(s![i * d..(i + 1) * d, ..]).transpose(), // [d_model, d_model]
+                b.clone().slice(s![i * d..(i + 1) * d]),
+            )
+        };
+        let ((wq, bq), (wk, bk), (wv, bv)) = (part(0), part(1), part(2));
+        Ok(MultiHeadAttention {
+            query: with_weights(self.query, wq, Some(bq)),
+            key: with_weights(self.key, wk, Some(bk)),
+            value: with_weights(self.value, wv, Some(bv)),
+            output: from.linear(self.output, "out_proj")?,
+            dropout: self.dropout,
+            n_heads: self.n_heads,
+            d_k: self.d_k,
+        })
     }
 
     /// `[batch, len, d_model]` -> `[batch, n_heads, len, d_k]`.

@@ -14,6 +14,7 @@ use burn::prelude::*;
 use burn::tensor::activation::relu;
 
 use super::attention::{KeyValue, MultiHeadAttention, MultiHeadAttentionConfig};
+use crate::pytorch::{ImportError, Importer};
 
 /// Configuration shared by encoder and decoder layers.
 #[derive(Config, Debug)]
@@ -191,7 +192,51 @@ impl EncoderLayer {
     }
 }
 
+impl PositionwiseFeedForward {
+    /// This feed-forward block with PyTorch's `linear1` and `linear2`.
+    fn load_torch(self, from: &Importer) -> Result<Self, ImportError> {
+        Ok(PositionwiseFeedForward {
+            inner: from.linear(self.inner, "linear1")?,
+            outer: from.linear(self.outer, "linear2")?,
+            dropout: self.dropout,
+        })
+    }
+}
+
+impl EncoderLayer {
+    /// This layer with the weights of a PyTorch `nn.TransformerEncoderLayer` (ReLU; `norm1`
+    /// follows self-attention, `norm2` the feed-forward block).
+    pub fn load_torch(self, from: &Importer) -> Result<Self, ImportError> {
+        Ok(EncoderLayer {
+            self_attn: self.self_attn.load_torch(&from.with_prefix("self_attn."))?,
+            ffn: self.ffn.load_torch(from)?,
+            norm_attn: from.layer_norm(self.norm_attn, "norm1")?,
+            norm_ffn: from.layer_norm(self.norm_ffn, "norm2")?,
+            dropout: self.dropout,
+            norm_first: self.norm_first,
+        })
+    }
+}
+
 impl DecoderLayer {
+    /// This layer with the weights of a PyTorch `nn.TransformerDecoderLayer` (ReLU;
+    /// `multihead_attn` is the cross-attention; `norm1`, `norm2`, `norm3` follow self-attention,
+    /// cross-attention and the feed-forward block).
+    pub fn load_torch(self, from: &Importer) -> Result<Self, ImportError> {
+        Ok(DecoderLayer {
+            self_attn: self.self_attn.load_torch(&from.with_prefix("self_attn."))?,
+            cross_attn: self
+                .cross_attn
+                .load_torch(&from.with_prefix("multihead_attn."))?,
+            ffn: self.ffn.load_torch(from)?,
+            norm_self: from.layer_norm(self.norm_self, "norm1")?,
+            norm_cross: from.layer_norm(self.norm_cross, "norm2")?,
+            norm_ffn: from.layer_norm(self.norm_ffn, "norm3")?,
+            dropout: self.dropout,
+            norm_first: self.norm_first,
+        })
+    }
+
     /// Projects the encoder output into this layer's cross-attention keys and values.
     ///
     /// # Shapes
