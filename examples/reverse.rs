@@ -10,7 +10,7 @@ use transduce::data::{DataConfig, Task, pad_ids};
 use transduce::decode::{BeamConfig, beam_search};
 use transduce::nn::{ModelConfig, TransformerConfig};
 use transduce::train::artifact::RunConfig;
-use transduce::train::{Artifact, TrainingConfig, Translator, train};
+use transduce::train::{Artifact, TrainingConfig, train};
 
 fn main() -> anyhow::Result<()> {
     let device = Device::flex();
@@ -39,13 +39,7 @@ fn main() -> anyhow::Result<()> {
 
     // Reopen the artifact directory as `transduce translate` does.
     let artifact = Artifact::open(&dir)?;
-    let translator = Translator {
-        model: artifact.load_model(&device)?,
-        codec: artifact.codec.clone(),
-        device: device.clone(),
-        batch_size: 32,
-        beam_width: 1,
-    };
+    let translator = artifact.translator(&device)?.with_batch_size(32);
     let sources: Vec<String> = ["12345", "9081726", "555123"].map(String::from).to_vec();
     for (src, hyp) in sources.iter().zip(translator.translate(&sources)?) {
         println!("{src} -> {hyp}");

@@ -1,12 +1,12 @@
 //! Resolving a run's configuration from three layers: built-in defaults, then `--config FILE.json`,
-//! then command-line flags. Each layer is a JSON value deep-merged over the one before, so a
-//! config file may set any subset of the keys of a saved `config.json` (and a saved one
-//! reproduces its run).
+//! then command-line flags. The file is a JSON value deep-merged over the defaults, so it may set
+//! any subset of the keys of a saved `config.json` (and a saved one reproduces its run); the
+//! flags are then applied, typed, by [`crate::cli::TrainArgs::apply`].
 
 use std::path::Path;
 
 use anyhow::{Context, bail};
-use serde_json::{Map, Value, json};
+use serde_json::Value;
 use transduce_data::DataConfig;
 use transduce_nn::{BahdanauConfig, LuongConfig, ModelConfig, RnnSeq2SeqConfig, TransformerConfig};
 use transduce_train::TrainingConfig;
@@ -56,25 +56,25 @@ fn arch_of(v: &Value) -> Option<String> {
         .map(String::from)
 }
 
-/// The architecture of a run: the flags' `model.arch`, else the file's, else `transformer`.
-pub fn resolve_arch(file: Option<&Value>, flags: &Value) -> String {
-    arch_of(flags)
+/// The architecture of a run: the flag's, else the file's `model.arch`, else `transformer`.
+pub fn resolve_arch(file: Option<&Value>, flag: Option<&str>) -> String {
+    flag.map(String::from)
         .or_else(|| file.and_then(arch_of))
         .unwrap_or_else(|| "transformer".to_string())
 }
 
-/// Builds the run config: defaults (or a Transformer `preset`) < `file` < `flags` (a partial
-/// `{"model", "training", "data"}` object).
+/// Builds the run config from the defaults (or a Transformer `preset`) and `file`, for the
+/// architecture `arch` (from `--arch`) if given. The command-line flags are applied afterwards.
 ///
-/// The architecture is the flags' `model.arch`, else the file's, else `transformer`; a file
+/// The architecture is `arch`, else the file's `model.arch`, else `transformer`; a file
 /// written for another architecture keeps only its `training` and `data` sections. Keys that no
 /// config knows are an error (a typo would otherwise be ignored silently).
 pub fn resolve(
     file: Option<(&Path, Value)>,
-    flags: Value,
+    arch: Option<&str>,
     preset: Option<&str>,
 ) -> anyhow::Result<RunConfig> {
-    let arch = resolve_arch(file.as_ref().map(|(_, v)| v), &flags);
+    let arch = resolve_arch(file.as_ref().map(|(_, v)| v), arch);
     let model = match preset {
         None => default_model(&arch)?,
         Some(name) if arch == "transformer" => ModelConfig::Transformer(
@@ -99,7 +99,6 @@ pub fn resolve(
         }
         merge(&mut value, file_value);
     }
-    merge(&mut value, flags);
     let config: RunConfig = serde_json::from_value(value.clone())
         .map_err(|e| anyhow::anyhow!("invalid configuration from {source}: {e}"))?;
     let known = serde_json::to_value(&config)?;
@@ -124,50 +123,36 @@ fn unknown_key(value: &Value, known: &Value, prefix: &str) -> Option<String> {
     })
 }
 
-/// A flags object from `(section, key, value)` triples, skipping unset ones.
-pub fn flags(entries: Vec<(&str, &str, Option<Value>)>) -> Value {
-    let mut root = json!({});
-    for (section, key, value) in entries {
-        if let Some(value) = value {
-            let s = root
-                .as_object_mut()
-                .expect("an object")
-                .entry(section)
-                .or_insert_with(|| Value::Object(Map::new()));
-            s[key] = value;
-        }
-    }
-    root
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     #[test]
-    fn layers_override_in_order() {
+    fn a_file_overrides_the_defaults() {
         let file = json!({"training": {"epochs": 3, "lr": 0.01}, "model": {"d_model": 32}});
-        let f = flags(vec![
-            ("training", "epochs", Some(json!(5))),
-            ("training", "seed", None),
-        ]);
-        let c = resolve(Some((Path::new("f.json"), file)), f, None).unwrap();
+        let c = resolve(Some((Path::new("f.json"), file)), None, None).unwrap();
         assert_eq!(
             (c.training.epochs, c.training.lr, c.training.seed),
-            (5, 0.01, 42)
+            (3, 0.01, 42)
         );
         let ModelConfig::Transformer(t) = c.model else {
             panic!("the default architecture is the Transformer")
         };
         assert_eq!(t.d_model, 32);
+        // Another architecture keeps the file's training and data sections only.
+        let file =
+            json!({"training": {"epochs": 3}, "model": {"arch": "transformer", "d_model": 32}});
+        let c = resolve(Some((Path::new("f.json"), file)), Some("luong"), None).unwrap();
+        assert_eq!((c.model.arch(), c.training.epochs), ("luong", 3));
     }
 
     #[test]
     fn a_saved_config_resolves_to_itself() {
-        let c = resolve(None, json!({}), None).unwrap();
+        let c = resolve(None, None, None).unwrap();
         let again = resolve(
             Some((Path::new("c.json"), serde_json::to_value(&c).unwrap())),
-            json!({}),
+            None,
             None,
         )
         .unwrap();
@@ -179,24 +164,20 @@ mod tests {
 
     #[test]
     fn typos_and_bad_values_are_errors() {
-        let err = resolve(
-            Some((Path::new("f.json"), json!({"training": {"epoch": 3}}))),
-            json!({}),
-            None,
-        )
-        .unwrap_err();
+        let file = |v| Some((Path::new("f.json"), v));
+        let err = resolve(file(json!({"training": {"epoch": 3}})), None, None).unwrap_err();
         assert!(
             err.to_string().contains("training.epoch") && err.to_string().contains("f.json"),
             "{err}"
         );
-        let err = resolve(None, json!({"training": {"epochs": "many"}}), None).unwrap_err();
+        let err = resolve(file(json!({"training": {"epochs": "many"}})), None, None).unwrap_err();
         assert!(err.to_string().contains("invalid configuration"), "{err}");
-        assert!(resolve(None, json!({"model": {"arch": "lstm9"}}), None).is_err());
-        let base = resolve(None, json!({"model": {"n_heads": 16}}), Some("base")).unwrap();
+        assert!(resolve(file(json!({"model": {"arch": "lstm9"}})), None, None).is_err());
+        let base = resolve(file(json!({"model": {"n_heads": 16}})), None, Some("base")).unwrap();
         let ModelConfig::Transformer(t) = base.model else {
             panic!("presets are Transformers")
         };
         assert_eq!((t.d_model, t.n_heads, t.n_encoder_layers), (512, 16, 6));
-        assert!(resolve(None, json!({"model": {"arch": "luong"}}), Some("base")).is_err());
+        assert!(resolve(None, Some("luong"), Some("base")).is_err());
     }
 }

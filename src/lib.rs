@@ -8,8 +8,11 @@
 //! - [`train`]: burn-train integration and artifact directories;
 //! - [`device`]: the run-time choice of backend.
 
+pub mod cli;
 pub mod config;
 pub mod device;
+pub mod logging;
+pub mod progress;
 
 pub use transduce_data as data;
 pub use transduce_decode as decode;

@@ -142,10 +142,17 @@ fn train_then_translate_and_eval_round_trip() {
         );
     }
     assert_eq!(json["n"], 30);
-    // The same model on the same test split gives what training reported.
+    // The report describes the saved model: eval on the same split gives exactly its figures.
     let report: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(dir.join("report.json")).unwrap()).unwrap();
-    assert_eq!(report["test"]["exact_match"].as_f64().unwrap(), em);
+    assert_eq!(report["test"], json);
+    // Character-level data: BLEU over characters, with sacreBLEU's signature, not 0 for one-word sentences.
+    assert_eq!(
+        json["bleu_signature"],
+        "nrefs:1|case:mixed|eff:no|tok:char|smooth:exp|version:2.6.0"
+    );
+    assert!(json["bleu"].as_f64().unwrap() > 0.0, "{json}");
+    assert_eq!(report["kept"], format!("epoch {}", report["best_epoch"]));
 
     let test = tmp.path().join("test.tsv");
     std::fs::write(&test, "12\t21\n345\t543\n").unwrap();
@@ -826,7 +833,7 @@ fn bad_input_gives_clear_errors() {
         ],
         None,
     );
-    assert_fails_with(&out, "unknown configuration key \"model.score\"");
+    assert_fails_with(&out, "--score does not apply to --arch transformer");
     let out = transduce(
         &[
             "train",
@@ -872,4 +879,217 @@ fn bad_input_gives_clear_errors() {
 
     let out = transduce(&["eval", "--artifact-dir", &s(&p("nothing-here"))], None);
     assert_fails_with(&out, "nothing-here");
+}
+
+#[test]
+fn inference_sees_text_as_training_did() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (src, tgt) = toy_corpus(tmp.path(), 60);
+    let lower = tmp.path().join("lower");
+    let out = transduce(
+        &[
+            "train",
+            "--config",
+            QUICK,
+            "--device",
+            "flex",
+            "--src",
+            &src,
+            "--tgt",
+            &tgt,
+            "--tokenizer",
+            "word",
+            "--lowercase",
+            "--artifact-dir",
+            lower.to_str().unwrap(),
+        ],
+        None,
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    // Capitals are lowercased as in training, so every word is known.
+    let lower_s = lower.to_str().unwrap();
+    let args = ["translate", "--artifact-dir", lower_s, "--device", "flex"];
+    let out = transduce(&args, Some(b"THE CAT NUMBER 3 SLEEPS .\n"));
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(
+        !text(&out.stderr).contains("warning"),
+        "{}",
+        text(&out.stderr)
+    );
+    // Words the model has never seen: one warning with the count.
+    let out = transduce(&args, Some(b"abc xyz\nthe zebra\n"));
+    assert!(out.status.success());
+    let stderr = text(&out.stderr);
+    assert_eq!(stderr.matches("warning").count(), 1, "{stderr}");
+    assert!(
+        stderr.contains("3 of 4 source tokens are not in the model's vocabulary"),
+        "{stderr}"
+    );
+
+    // A model trained in the reverse direction is evaluated on the right side of a file.
+    let reverse = tmp.path().join("reverse");
+    let out = transduce(
+        &[
+            "train",
+            "--config",
+            QUICK,
+            "--device",
+            "flex",
+            "--task",
+            "dates",
+            "--direction",
+            "reverse",
+            "--n-train",
+            "200",
+            "--artifact-dir",
+            reverse.to_str().unwrap(),
+        ],
+        None,
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let file = tmp.path().join("dates.tsv");
+    std::fs::write(&file, "12 March 2024\t2024-03-12\n3 mai 1999\t1999-05-03\n").unwrap();
+    let eval = |path: &Path| {
+        transduce(
+            &[
+                "eval",
+                "--artifact-dir",
+                reverse.to_str().unwrap(),
+                "--device",
+                "flex",
+                "--test",
+                path.to_str().unwrap(),
+                "--json",
+            ],
+            None,
+        )
+    };
+    let out = eval(&file);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(
+        !text(&out.stderr).contains("warning"),
+        "the ISO side is the source: {}",
+        text(&out.stderr)
+    );
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json["n"], 2);
+}
+
+/// A recurrent model (constant rate, reduce-on-plateau) killed with `kill -9` after the plateau
+/// schedule has lowered its rate: the resumed run keeps the lowered rate, the early-stopping and
+/// best-checkpoint trackers, and the same filtered data as an uninterrupted run.
+#[test]
+fn a_killed_recurrent_run_resumes_with_its_schedule_and_trackers() {
+    use std::io::BufRead;
+    let tmp = tempfile::tempdir().unwrap();
+    let config = tmp.path().join("plateau.json");
+    std::fs::write(
+        &config,
+        r#"{"model": {"arch": "luong", "d_hidden": 16, "d_embedding": 8, "dropout": 0.0},
+            "training": {"batch_size": 32, "lr": 0.03, "plateau_patience": 1, "plateau_factor": 0.5},
+            "data": {"task": "reverse", "n_train": 600, "n_valid": 40, "n_test": 30, "min_len": 3, "max_len": 6, "max_sentence_len": 5}}"#,
+    )
+    .unwrap();
+    let config = config.to_str().unwrap();
+    let epochs = "14";
+    let run = |dir: &Path| -> Vec<String> {
+        vec![
+            "train".into(),
+            "--config".into(),
+            config.into(),
+            "--epochs".into(),
+            epochs.into(),
+            "--device".into(),
+            "flex".into(),
+            "--artifact-dir".into(),
+            dir.to_str().unwrap().into(),
+        ]
+    };
+    let dir = tmp.path().join("run");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_transduce"))
+        .args(run(&dir))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    // Kill once an epoch line shows a learning rate below the initial 0.03.
+    let mut killed_after = None;
+    for line in std::io::BufReader::new(child.stdout.take().unwrap()).lines() {
+        let line = line.unwrap();
+        let Some(epoch) = line
+            .strip_prefix("epoch ")
+            .and_then(|l| l.split('/').next()?.parse::<usize>().ok())
+        else {
+            continue;
+        };
+        let lr: f64 = line
+            .split("Learning Rate ")
+            .nth(1)
+            .and_then(|l| l.split_whitespace().next()?.parse().ok())
+            .unwrap_or_else(|| panic!("no learning rate in {line}"));
+        if lr < 0.03 - 1e-9 {
+            killed_after = Some(epoch);
+            break;
+        }
+        assert!(epoch < 10, "the plateau schedule never lowered the rate");
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let killed_after = killed_after.expect("the run printed epochs");
+
+    let out = transduce(
+        &[
+            "train",
+            "--resume",
+            dir.to_str().unwrap(),
+            "--device",
+            "flex",
+        ],
+        None,
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+
+    let straight = tmp.path().join("straight");
+    let out = Command::new(env!("CARGO_BIN_EXE_transduce"))
+        .args(run(&straight))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+
+    let column = |dir: &Path, name: &str| -> Vec<f64> {
+        let csv = std::fs::read_to_string(dir.join("metrics.csv")).unwrap();
+        let header: Vec<&str> = csv.lines().next().unwrap().split(',').collect();
+        let i = header.iter().position(|h| *h == name).unwrap();
+        csv.lines()
+            .skip(1)
+            .map(|l| l.split(',').nth(i).unwrap().parse().unwrap())
+            .collect()
+    };
+    let (resumed, expected) = (
+        column(&dir, "learning_rate"),
+        column(&straight, "learning_rate"),
+    );
+    assert_eq!(resumed.len(), 14);
+    // The rate never jumps back to its initial value after the kill.
+    let lowered = resumed[killed_after - 1];
+    assert!(lowered < 0.03, "{resumed:?}");
+    assert!(
+        resumed[killed_after..].iter().all(|&lr| lr <= lowered),
+        "the resumed run went back to a higher rate: {resumed:?}"
+    );
+    assert_eq!(
+        resumed, expected,
+        "learning rates of the resumed and the uninterrupted run"
+    );
+    let report = |dir: &Path| -> serde_json::Value {
+        serde_json::from_str(&std::fs::read_to_string(dir.join("report.json")).unwrap()).unwrap()
+    };
+    let (a, b) = (report(&dir), report(&straight));
+    assert_eq!(a["pairs"], b["pairs"], "the same filtered data");
+    assert!(
+        a["pairs"]["train"].as_u64().unwrap() < 600,
+        "max_sentence_len dropped pairs"
+    );
+    assert_eq!(a["best_epoch"], b["best_epoch"]);
+    assert_eq!(a["kept"], b["kept"]);
 }

@@ -51,5 +51,5 @@ fn a_small_transformer_learns_to_reverse_short_digit_strings() {
     );
 }
 
-const EPOCHS: usize = 12;
+const EPOCHS: usize = 16;
 const MIN_EXACT_MATCH: f64 = 0.9;

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use serde::{Deserialize, Serialize};
 
 use crate::{
-    Codec, DataError, Pair, Prepared, Splits, Task, TaskConfig, TokenizerKind, read_aligned,
+    Codec, DataError, Lang, Pair, Prepared, Splits, Task, TaskConfig, TokenizerKind, read_aligned,
     read_tsv, split_by_source,
 };
 
@@ -19,6 +19,39 @@ pub enum Direction {
     Forward,
     /// Swapped: translate the other way.
     Reverse,
+}
+
+/// How text is normalised before tokenisation: the one function that training, translation and
+/// evaluation all apply, so that inference sees text exactly as training did.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Normalization {
+    /// Lowercase both sides.
+    pub lowercase: bool,
+    /// Which side of a pair is the source.
+    pub direction: Direction,
+}
+
+impl Normalization {
+    /// A sentence (either side) as training saw it.
+    pub fn text(&self, text: &str) -> String {
+        if self.lowercase {
+            text.to_lowercase()
+        } else {
+            text.to_string()
+        }
+    }
+
+    /// A pair as the files hold it, oriented and normalised as training saw it.
+    pub fn pair(&self, pair: Pair) -> Pair {
+        let (src, tgt) = match self.direction {
+            Direction::Forward => (pair.src, pair.tgt),
+            Direction::Reverse => (pair.tgt, pair.src),
+        };
+        Pair {
+            src: self.text(&src),
+            tgt: self.text(&tgt),
+        }
+    }
 }
 
 /// The data options of a run, saved in the artifact directory's `config.json`.
@@ -75,6 +108,12 @@ pub struct DataConfig {
     pub min_freq: usize,
     /// One vocabulary (and BPE model) for both sides (needed for shared embeddings). Default: false
     pub joint_vocab: bool,
+    /// The source language (`en`, `de` or `fr`): how the word tokenizer splits and joins
+    /// apostrophes and punctuation. By default the extension of the source file (`train.de`),
+    /// else `en`.
+    pub src_lang: Option<Lang>,
+    /// The target language, as `src_lang`.
+    pub tgt_lang: Option<Lang>,
 }
 
 impl Default for DataConfig {
@@ -104,6 +143,8 @@ impl Default for DataConfig {
             vocab_size: None,
             min_freq: 1,
             joint_vocab: false,
+            src_lang: None,
+            tgt_lang: None,
         }
     }
 }
@@ -130,6 +171,33 @@ impl DataConfig {
         } else {
             TokenizerKind::Char
         })
+    }
+
+    /// The source and target languages in effect: the configured ones, else the extensions of
+    /// the line-aligned files (`train.de`, `train.en`; swapped with `direction: reverse`), else
+    /// English.
+    pub fn langs(&self) -> (Lang, Lang) {
+        let ext = |p: &Option<PathBuf>| {
+            p.as_ref()
+                .and_then(|p| p.extension()?.to_str()?.parse::<Lang>().ok())
+        };
+        let (a, b) = (ext(&self.src), ext(&self.tgt));
+        let (src, tgt) = match self.direction {
+            Direction::Forward => (a, b),
+            Direction::Reverse => (b, a),
+        };
+        (
+            self.src_lang.or(src).unwrap_or(Lang::En),
+            self.tgt_lang.or(tgt).unwrap_or(Lang::En),
+        )
+    }
+
+    /// The normalisation of this data: what translation and evaluation must apply too.
+    pub fn normalization(&self) -> Normalization {
+        Normalization {
+            lowercase: self.lowercase,
+            direction: self.direction,
+        }
     }
 
     /// A one-line description of the source, for logs.
@@ -251,16 +319,12 @@ impl DataConfig {
             }
             task.generate()?
         };
+        let normalization = self.normalization();
         for pairs in [&mut splits.train, &mut splits.valid, &mut splits.test] {
-            for pair in pairs.iter_mut() {
-                if self.direction == Direction::Reverse {
-                    std::mem::swap(&mut pair.src, &mut pair.tgt);
-                }
-                if self.lowercase {
-                    pair.src = pair.src.to_lowercase();
-                    pair.tgt = pair.tgt.to_lowercase();
-                }
-            }
+            *pairs = std::mem::take(pairs)
+                .into_iter()
+                .map(|p| normalization.pair(p))
+                .collect();
         }
         Ok((splits, report))
     }
@@ -268,7 +332,26 @@ impl DataConfig {
     /// Loads the splits, trains the tokenizers and builds the vocabularies from the training
     /// split, and drops training pairs longer than `max_sentence_len` tokens.
     pub fn prepare(&self, seed: u64) -> Result<(Prepared, LoadReport), DataError> {
+        self.prepare_with(seed, &mut |_| {})
+    }
+
+    /// [`DataConfig::prepare`], naming each stage to `stage` as it starts (for a progress display).
+    pub fn prepare_with(
+        &self,
+        seed: u64,
+        stage: &mut dyn FnMut(&str),
+    ) -> Result<(Prepared, LoadReport), DataError> {
+        stage(&if self.is_corpus() {
+            format!("reading {}", self.describe())
+        } else {
+            format!("generating {}", self.describe())
+        });
         let (mut splits, mut report) = self.load(seed)?;
+        stage(&format!(
+            "building the {} tokenizer and vocabularies on {} training pairs",
+            self.tokenizer().name(),
+            splits.train.len()
+        ));
         let default_size = if self.tokenizer() == TokenizerKind::Bpe {
             8000
         } else {
@@ -277,24 +360,49 @@ impl DataConfig {
         let codec = Codec::build(
             &splits.train,
             self.tokenizer(),
+            self.langs(),
             self.vocab_size.unwrap_or(default_size),
             self.min_freq,
             self.joint_vocab,
         )?;
-        if let Some(max) = self.max_sentence_len {
-            let before = splits.train.len();
-            splits.train.retain(|p| {
-                codec.src_tokenizer.tokenize(&p.src).len() <= max
-                    && codec.tgt_tokenizer.tokenize(&p.tgt).len() <= max
-            });
-            report.dropped_long = before - splits.train.len();
-            if splits.train.is_empty() {
-                return Err(DataError::Invalid(format!(
-                    "every training pair is longer than max_sentence_len = {max}"
-                )));
-            }
-        }
+        report.dropped_long = self.drop_long(&mut splits, &codec, stage)?;
         Ok((Prepared { splits, codec }, report))
+    }
+
+    /// Loads the splits and filters them exactly as [`DataConfig::prepare`] did, with a saved
+    /// codec (a resumed run): the same pairs, the same drops.
+    pub fn prepare_with_codec(
+        &self,
+        seed: u64,
+        codec: Codec,
+    ) -> Result<(Prepared, LoadReport), DataError> {
+        let (mut splits, mut report) = self.load(seed)?;
+        report.dropped_long = self.drop_long(&mut splits, &codec, &mut |_| {})?;
+        Ok((Prepared { splits, codec }, report))
+    }
+
+    /// Drops training pairs with a side longer than `max_sentence_len` tokens; how many.
+    fn drop_long(
+        &self,
+        splits: &mut Splits,
+        codec: &Codec,
+        stage: &mut dyn FnMut(&str),
+    ) -> Result<usize, DataError> {
+        let Some(max) = self.max_sentence_len else {
+            return Ok(0);
+        };
+        stage(&format!("dropping training pairs longer than {max} tokens"));
+        let before = splits.train.len();
+        splits.train.retain(|p| {
+            codec.src_tokenizer.tokenize(&p.src).len() <= max
+                && codec.tgt_tokenizer.tokenize(&p.tgt).len() <= max
+        });
+        if splits.train.is_empty() {
+            return Err(DataError::Invalid(format!(
+                "every training pair is longer than max_sentence_len = {max}"
+            )));
+        }
+        Ok(before - splits.train.len())
     }
 }
 

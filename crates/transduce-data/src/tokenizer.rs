@@ -1,8 +1,12 @@
 //! Tokenizers: how a sentence becomes a sequence of vocabulary entries and back.
 //!
 //! - `char`: one token per Unicode scalar value, spaces included; detokenisation is exact.
-//! - `word`: whitespace splits words and every punctuation mark is a token of its own
-//!   (`"Hi, you!"` -> `Hi , you !`); detokenisation joins tokens with single spaces.
+//! - `word`: whitespace splits words and punctuation marks are tokens of their own
+//!   (`"Hi, you!"` -> `Hi , you !`), as Moses' tokenizer splits them: numbers keep their
+//!   separators (`3.14`, `1,000`, `10:30`), hyphenated words stay whole (`state-of-the-art`),
+//!   and an apostrophe between letters follows the language (English `it 's`, French `l' homme`,
+//!   German `geht's`). Detokenisation is Moses' (sacremoses') for the language, so
+//!   `Hi , you !` becomes `Hi, you!` and `l' homme` becomes `l'homme`.
 //! - `bpe`: byte-pair encoding (Sennrich et al. 2016) trained on the training corpus with Hugging
 //!   Face's `tokenizers`, over bytes (GPT-2's byte-level alphabet), so any text round-trips
 //!   exactly and nothing is ever unknown. Training is offline; the model is saved as JSON.
@@ -16,6 +20,7 @@ use tokenizers::models::bpe::{BPE, BpeTrainerBuilder};
 use tokenizers::pre_tokenizers::byte_level::ByteLevel;
 
 use crate::DataError;
+use crate::moses::{self, Lang};
 
 /// Which tokenizer, as given to `--tokenizer`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -45,8 +50,8 @@ impl TokenizerKind {
 pub enum Tokenizer {
     /// See [`TokenizerKind::Char`].
     Char,
-    /// See [`TokenizerKind::Word`].
-    Word,
+    /// See [`TokenizerKind::Word`]: splitting and joining follow the language.
+    Word(Lang),
     /// See [`TokenizerKind::Bpe`].
     Bpe(Box<tokenizers::Tokenizer>),
 }
@@ -56,20 +61,22 @@ impl Tokenizer {
     pub fn kind(&self) -> TokenizerKind {
         match self {
             Tokenizer::Char => TokenizerKind::Char,
-            Tokenizer::Word => TokenizerKind::Word,
+            Tokenizer::Word(_) => TokenizerKind::Word,
             Tokenizer::Bpe(_) => TokenizerKind::Bpe,
         }
     }
 
-    /// A tokenizer of `kind`; BPE is trained on `corpus` up to `vocab_size` entries.
+    /// A tokenizer of `kind` for text in `lang` (used by `word`); BPE is trained on `corpus`
+    /// up to `vocab_size` entries.
     pub fn train<'a>(
         kind: TokenizerKind,
+        lang: Lang,
         corpus: impl Iterator<Item = &'a str> + Send,
         vocab_size: usize,
     ) -> Result<Self, DataError> {
         match kind {
             TokenizerKind::Char => Ok(Tokenizer::Char),
-            TokenizerKind::Word => Ok(Tokenizer::Word),
+            TokenizerKind::Word => Ok(Tokenizer::Word(lang)),
             TokenizerKind::Bpe => {
                 let mut trainer: TrainerWrapper = BpeTrainerBuilder::new()
                     .show_progress(false)
@@ -89,11 +96,27 @@ impl Tokenizer {
         }
     }
 
+    /// Tokens that must always be in the vocabulary: for byte-level BPE the 256 byte symbols,
+    /// so that no input byte is ever `<unk>`; nothing for the others.
+    pub fn alphabet(&self) -> Vec<String> {
+        match self {
+            Tokenizer::Bpe(_) => {
+                let mut symbols: Vec<String> = ByteLevel::alphabet()
+                    .into_iter()
+                    .map(String::from)
+                    .collect();
+                symbols.sort();
+                symbols
+            }
+            _ => Vec::new(),
+        }
+    }
+
     /// Splits `text` into tokens.
     pub fn tokenize(&self, text: &str) -> Vec<String> {
         match self {
             Tokenizer::Char => text.chars().map(String::from).collect(),
-            Tokenizer::Word => split_words(text),
+            Tokenizer::Word(lang) => split_words(text, *lang),
             Tokenizer::Bpe(bpe) => bpe
                 .encode(text, false)
                 .map(|e| e.get_tokens().to_vec())
@@ -105,11 +128,7 @@ impl Tokenizer {
     pub fn detokenize<S: AsRef<str>>(&self, tokens: &[S]) -> String {
         match self {
             Tokenizer::Char => tokens.iter().map(AsRef::as_ref).collect(),
-            Tokenizer::Word => tokens
-                .iter()
-                .map(AsRef::as_ref)
-                .collect::<Vec<_>>()
-                .join(" "),
+            Tokenizer::Word(lang) => moses::detokenize(tokens, *lang),
             Tokenizer::Bpe(bpe) => {
                 let ids: Vec<u32> = tokens
                     .iter()
@@ -131,11 +150,11 @@ impl Tokenizer {
         Ok(())
     }
 
-    /// Reads a tokenizer of `kind` (BPE from `path`).
-    pub fn load(kind: TokenizerKind, path: &Path) -> Result<Self, DataError> {
+    /// Reads a tokenizer of `kind` for `lang` (BPE from `path`).
+    pub fn load(kind: TokenizerKind, lang: Lang, path: &Path) -> Result<Self, DataError> {
         match kind {
             TokenizerKind::Char => Ok(Tokenizer::Char),
-            TokenizerKind::Word => Ok(Tokenizer::Word),
+            TokenizerKind::Word => Ok(Tokenizer::Word(lang)),
             TokenizerKind::Bpe => {
                 if !path.is_file() {
                     return Err(DataError::io(
@@ -153,26 +172,64 @@ impl Tokenizer {
     }
 }
 
-/// Whitespace-separated words, with every punctuation mark split off as its own token.
-fn split_words(text: &str) -> Vec<String> {
+/// Whitespace-separated words, with punctuation marks split off as tokens of their own, as
+/// Moses' tokenizer splits them (so that its detokeniser joins them back).
+fn split_words(text: &str, lang: Lang) -> Vec<String> {
     let mut tokens = Vec::new();
     for word in text.split_whitespace() {
+        let chars: Vec<char> = word.chars().collect();
         let mut current = String::new();
-        for c in word.chars() {
-            if c.is_alphanumeric() || is_word_joiner(c) {
+        for (i, &c) in chars.iter().enumerate() {
+            if is_word_char(c) {
                 current.push(c);
-            } else {
-                if !current.is_empty() {
-                    tokens.push(std::mem::take(&mut current));
+                continue;
+            }
+            let next = chars.get(i + 1).copied();
+            // Inside a token: its previous character is the last of `current`.
+            let between = |f: fn(char) -> bool| {
+                current.chars().next_back().is_some_and(f) && next.is_some_and(f)
+            };
+            match c {
+                // 3.14, 1,000, 10:30
+                '.' | ',' | ':' if between(char::is_numeric) => current.push(c),
+                // state-of-the-art, example.com, and/or
+                '-' | '.' | '/' if between(is_word_char) => current.push(c),
+                '\'' if between(char::is_alphabetic) => match lang {
+                    // it 's, don 't
+                    Lang::En => {
+                        flush(&mut current, &mut tokens);
+                        current.push(c);
+                    }
+                    // l' homme, aujourd' hui
+                    Lang::Fr => {
+                        current.push(c);
+                        flush(&mut current, &mut tokens);
+                    }
+                    Lang::De => current.push(c),
+                },
+                // A typographic apostrophe between letters stays in the word.
+                '\u{2019}' if between(char::is_alphabetic) => current.push(c),
+                _ => {
+                    flush(&mut current, &mut tokens);
+                    tokens.push(c.to_string());
                 }
-                tokens.push(c.to_string());
             }
         }
-        if !current.is_empty() {
-            tokens.push(current);
-        }
+        flush(&mut current, &mut tokens);
     }
     tokens
+}
+
+/// Ends the token being built, if any.
+fn flush(current: &mut String, tokens: &mut Vec<String>) {
+    if !current.is_empty() {
+        tokens.push(std::mem::take(current));
+    }
+}
+
+/// Letters, digits, combining marks and joiners make up words.
+fn is_word_char(c: char) -> bool {
+    c.is_alphanumeric() || is_word_joiner(c)
 }
 
 /// Combining marks and joiners belong to the word they are in.
@@ -194,8 +251,9 @@ mod tests {
     }
 
     #[test]
-    fn word_splits_whitespace_and_punctuation() {
-        let tokens = Tokenizer::Word.tokenize("  Je suis\tétudiant, n'est-ce pas? «Oui»! 3.5");
+    fn word_splits_as_moses_does_and_joins_back() {
+        let fr = Tokenizer::Word(Lang::Fr);
+        let tokens = fr.tokenize("  Je suis\tétudiant, n'est-ce pas ? «Oui» ! 3.5 l'homme");
         assert_eq!(
             tokens,
             [
@@ -203,23 +261,44 @@ mod tests {
                 "suis",
                 "étudiant",
                 ",",
-                "n",
-                "'",
-                "est",
-                "-",
-                "ce",
+                "n'",
+                "est-ce",
                 "pas",
                 "?",
                 "«",
                 "Oui",
                 "»",
                 "!",
-                "3",
-                ".",
-                "5"
+                "3.5",
+                "l'",
+                "homme"
             ]
         );
-        assert_eq!(Tokenizer::Word.detokenize(&tokens[..3]), "Je suis étudiant");
+        assert_eq!(
+            fr.detokenize(&tokens),
+            "Je suis étudiant, n'est-ce pas ? « Oui » ! 3.5 l'homme"
+        );
+        let en = Tokenizer::Word(Lang::En);
+        for text in [
+            "Hi, you!",
+            "It's 3.14, isn't it?",
+            "The students' books (1,000 of them) cost $5.",
+            "Meet at 10:30 - state-of-the-art and/or example.com.",
+        ] {
+            assert_eq!(
+                en.detokenize(&en.tokenize(text)),
+                text,
+                "{:?}",
+                en.tokenize(text)
+            );
+        }
+        assert_eq!(en.tokenize("it's"), ["it", "'s"]);
+        let de = Tokenizer::Word(Lang::De);
+        assert_eq!(de.tokenize("Wie geht's?"), ["Wie", "geht's", "?"]);
+        assert_eq!(
+            de.detokenize(&de.tokenize("Wie geht's? Gut, danke.")),
+            "Wie geht's? Gut, danke."
+        );
     }
 
     #[test]
@@ -230,7 +309,8 @@ mod tests {
             "a cat and a dog",
             "Ünïcödé text, 2026년!",
         ];
-        let bpe = Tokenizer::train(TokenizerKind::Bpe, corpus.iter().copied(), 300).unwrap();
+        let bpe =
+            Tokenizer::train(TokenizerKind::Bpe, Lang::En, corpus.iter().copied(), 300).unwrap();
         for text in corpus
             .iter()
             .copied()
@@ -246,10 +326,10 @@ mod tests {
         std::fs::create_dir_all(&dir).unwrap();
         let path = dir.join("bpe.json");
         bpe.save(&path).unwrap();
-        let loaded = Tokenizer::load(TokenizerKind::Bpe, &path).unwrap();
+        let loaded = Tokenizer::load(TokenizerKind::Bpe, Lang::En, &path).unwrap();
         assert_eq!(loaded.tokenize("the dog sat"), bpe.tokenize("the dog sat"));
         std::fs::write(&path, "{ not json").unwrap();
-        let err = Tokenizer::load(TokenizerKind::Bpe, &path)
+        let err = Tokenizer::load(TokenizerKind::Bpe, Lang::En, &path)
             .unwrap_err()
             .to_string();
         assert!(
@@ -275,7 +355,7 @@ mod properties {
                 "고양이가 매트 위에 앉았다",
                 "1234 5678",
             ];
-            Tokenizer::train(TokenizerKind::Bpe, corpus.iter().copied(), 200).unwrap()
+            Tokenizer::train(TokenizerKind::Bpe, Lang::En, corpus.iter().copied(), 200).unwrap()
         })
     }
 
@@ -287,8 +367,12 @@ mod properties {
             let text = String::from_utf8_lossy(&bytes).into_owned();
             let chars = Tokenizer::Char.tokenize(&text);
             prop_assert_eq!(Tokenizer::Char.detokenize(&chars), text.clone());
-            let words = Tokenizer::Word.tokenize(&text);
-            prop_assert!(words.iter().all(|w| !w.is_empty() && !w.chars().any(char::is_whitespace)));
+            for lang in [Lang::En, Lang::De, Lang::Fr] {
+                let word = Tokenizer::Word(lang);
+                let words = word.tokenize(&text);
+                prop_assert!(words.iter().all(|w| !w.is_empty() && !w.chars().any(char::is_whitespace)));
+                let _ = word.detokenize(&words);
+            }
             let pieces = bpe().tokenize(&text);
             prop_assert_eq!(bpe().detokenize(&pieces), text);
         }

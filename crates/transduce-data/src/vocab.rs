@@ -64,6 +64,18 @@ impl Vocab {
         Ok(Vocab { tokens, index })
     }
 
+    /// This vocabulary with `tokens` appended (those it does not have yet, in order).
+    pub fn with_tokens<S: AsRef<str>>(mut self, tokens: impl IntoIterator<Item = S>) -> Self {
+        for token in tokens {
+            let token = token.as_ref();
+            if !self.index.contains_key(token) {
+                self.index.insert(token.to_string(), self.tokens.len());
+                self.tokens.push(token.to_string());
+            }
+        }
+        self
+    }
+
     /// Number of entries, special tokens included.
     pub fn len(&self) -> usize {
         self.tokens.len()

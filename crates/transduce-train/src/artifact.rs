@@ -22,7 +22,7 @@ use serde::{Deserialize, Serialize};
 use transduce_data::{Codec, DataConfig, Pair, Tokenizer, Vocab};
 use transduce_nn::{Model, ModelConfig};
 
-use crate::{TrainError, TrainingConfig};
+use crate::{TrainError, TrainingConfig, Translator};
 
 /// Everything that defines a run, saved as `config.json`.
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -85,9 +85,10 @@ impl Artifact {
         }
         let config = read_config(&dir.join(files::CONFIG))?;
         let kind = config.data.tokenizer();
+        let (src_lang, tgt_lang) = config.data.langs();
         let codec = Codec {
-            src_tokenizer: Tokenizer::load(kind, &dir.join(files::SRC_TOKENIZER))?,
-            tgt_tokenizer: Tokenizer::load(kind, &dir.join(files::TGT_TOKENIZER))?,
+            src_tokenizer: Tokenizer::load(kind, src_lang, &dir.join(files::SRC_TOKENIZER))?,
+            tgt_tokenizer: Tokenizer::load(kind, tgt_lang, &dir.join(files::TGT_TOKENIZER))?,
             src_vocab: Vocab::load(&dir.join(files::SRC_VOCAB))?,
             tgt_vocab: Vocab::load(&dir.join(files::TGT_VOCAB))?,
         };
@@ -103,9 +104,38 @@ impl Artifact {
         load_weights(&self.config.model, &self.dir.join(files::MODEL), device)
     }
 
-    /// The held-out test pairs saved by training.
+    /// The held-out test pairs saved by training (oriented and normalised as training saw them).
     pub fn test_pairs(&self) -> Result<Vec<Pair>, TrainError> {
         Ok(transduce_data::read_tsv(&self.dir.join(files::TEST), false)?.0)
+    }
+
+    /// The pairs `eval` scores by default and the training report describes: the test split,
+    /// or the validation split when there is no test split.
+    pub fn held_out_pairs(&self) -> Result<Vec<Pair>, TrainError> {
+        let test = self.test_pairs()?;
+        if !test.is_empty() {
+            return Ok(test);
+        }
+        Ok(transduce_data::read_tsv(&self.dir.join(files::VALID), false)?.0)
+    }
+
+    /// The name of the file [`Artifact::held_out_pairs`] reads.
+    pub fn held_out_file(&self) -> PathBuf {
+        let test = self.dir.join(files::TEST);
+        match std::fs::metadata(&test) {
+            Ok(m) if m.len() > 0 => test,
+            _ => self.dir.join(files::VALID),
+        }
+    }
+
+    /// A greedy translator for the saved model on `device`, normalising and scoring as
+    /// training did (lowercasing, BLEU's tokenisation). `eval`, `translate` and the training
+    /// report all decode through this.
+    pub fn translator(&self, device: &Device) -> Result<Translator, TrainError> {
+        let model = self.load_model(device)?;
+        Ok(Translator::new(model, self.codec.clone(), device.clone())
+            .with_normalization(self.config.data.normalization())
+            .with_bleu_tokenize(self.config.training.bleu_tokenize(&self.config.data)))
     }
 }
 

@@ -51,7 +51,8 @@ impl<R: Checkpoint> Checkpointer<R> for AtomicFileCheckpointer {
     }
 }
 
-/// The latest epoch with a complete checkpoint (model, optimizer and scheduler) in `directory`.
+/// The latest epoch with a complete checkpoint (model, optimizer, scheduler and the run's own
+/// state, `state-<epoch>.json`) in `directory`.
 pub fn latest_complete(directory: &Path) -> Option<usize> {
     let entries = std::fs::read_dir(directory).ok()?;
     let epochs = entries.filter_map(|e| {
@@ -68,6 +69,7 @@ pub fn latest_complete(directory: &Path) -> Option<usize> {
             ["optim", "scheduler"]
                 .iter()
                 .all(|name| directory.join(format!("{name}-{epoch}.bpk")).is_file())
+                && directory.join(format!("state-{epoch}.json")).is_file()
         })
         .max()
 }
@@ -85,9 +87,13 @@ mod tests {
             "model-2.bpk",
             "optim-2.bpk",
             "scheduler-2.bpk",
+            "state-2.json",
             "model-3.bpk",
             "optim-3.bpk",
             "tmp-model-4-1.bpk",
+            "model-5.bpk",
+            "optim-5.bpk",
+            "scheduler-5.bpk",
         ] {
             std::fs::write(dir.join(name), b"x").unwrap();
         }

@@ -2,7 +2,10 @@
 
 use burn::prelude::*;
 use serde::{Deserialize, Serialize};
+use transduce_data::{DataConfig, TokenizerKind};
 use transduce_nn::ModelConfig;
+
+use crate::score::BleuTokenize;
 
 /// How the learning rate changes during training.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -67,6 +70,9 @@ pub struct TrainingConfig {
     /// Keep pretrained embedding tables fixed during training. Default: false
     #[config(default = false)]
     pub freeze_embeddings: bool,
+    /// BLEU's tokenisation in validation and the report (`13a`, `char` or `none`, as sacreBLEU
+    /// names them); by default `char` for character-level targets and `13a` otherwise.
+    pub bleu_tokenize: Option<BleuTokenize>,
     /// Seed of the weights, the data order and dropout. Default: 42
     #[config(default = 42)]
     pub seed: u64,
@@ -111,6 +117,14 @@ impl TrainingConfig {
             return err("grad_clip must be >= 0");
         }
         Ok(())
+    }
+
+    /// BLEU's tokenisation in effect for `data`.
+    pub fn bleu_tokenize(&self, data: &DataConfig) -> BleuTokenize {
+        self.bleu_tokenize.unwrap_or(match data.tokenizer() {
+            TokenizerKind::Char => BleuTokenize::Char,
+            _ => BleuTokenize::Thirteen,
+        })
     }
 
     /// The schedule in effect for `model`.

@@ -2,12 +2,13 @@
 
 use burn::prelude::*;
 use serde::Serialize;
-use transduce_data::{Codec, Pair, pad_ids};
-use transduce_decode::{BeamConfig, Hypothesis, beam_search, greedy};
+use transduce_data::{Codec, Normalization, Pair, Tokenizer, pad_ids};
+use transduce_decode::{BeamConfig, Hypothesis, beam_search_with_limits, greedy_with_limits};
 use transduce_nn::Seq2Seq;
+use transduce_nn::special::UNK;
 
 use crate::TrainError;
-use crate::score::{corpus_bleu, corpus_chrf};
+use crate::score::{BleuTokenize, bleu_signature, corpus_bleu_with, corpus_chrf};
 use transduce_nn::Model;
 
 /// A model with its tokenizers and vocabularies, ready to translate text.
@@ -18,17 +19,23 @@ pub struct Translator {
     pub codec: Codec,
     /// Where the model lives.
     pub device: Device,
-    /// Sentences decoded together.
+    /// Sentences decoded together. Default: 64
     pub batch_size: usize,
-    /// Beam width (1 = greedy).
+    /// Beam width (1 = greedy). Default: 1
     pub beam_width: usize,
+    /// The normalisation training applied to its data (lowercasing), applied to every source.
+    pub normalization: Normalization,
+    /// BLEU's tokenisation when scoring. Default: 13a
+    pub bleu_tokenize: BleuTokenize,
 }
 
 /// How well a model reproduces references.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct EvalReport {
-    /// Corpus BLEU in [0, 100], as sacreBLEU computes it (13a, exp smoothing).
+    /// Corpus BLEU in [0, 100], as sacreBLEU computes it (exp smoothing; see `bleu_signature`).
     pub bleu: f64,
+    /// sacreBLEU's signature of the BLEU score, e.g. `nrefs:1|case:mixed|eff:no|tok:char|smooth:exp|version:2.6.0`.
+    pub bleu_signature: String,
     /// Corpus chrF in [0, 100], as sacreBLEU computes it (character 6-grams, β = 2).
     pub chrf: f64,
     /// Fraction of hypotheses equal to their reference, in [0, 1].
@@ -37,21 +44,96 @@ pub struct EvalReport {
     pub n: usize,
 }
 
-/// The longest output to decode for sources of up to `longest_source` tokens: `2n + 10`, within
-/// the model's position table.
-pub fn decode_limit<M: Seq2Seq>(model: &M, longest_source: usize) -> usize {
-    (2 * longest_source + 10).min(model.max_len().map_or(usize::MAX, |m| m - 1))
+/// Whether a translation equals its reference once the reference goes through the target
+/// tokenizer and back (so the word tokenizer compares token sequences). Validation and `eval`
+/// both count exact matches with this.
+pub fn exact_match(tokenizer: &Tokenizer, hyp: &str, reference: &str) -> bool {
+    tokenizer.detokenize(&tokenizer.tokenize(reference)) == hyp
+}
+
+/// The longest output to decode for a source of `source_len` tokens: `2n + 10`, within the
+/// model's position table. Each sentence has its own limit, so its translation does not depend
+/// on the batch it is decoded in.
+pub fn decode_limit<M: Seq2Seq>(model: &M, source_len: usize) -> usize {
+    (2 * source_len + 10).min(model.max_len().map_or(usize::MAX, |m| m - 1))
 }
 
 impl Translator {
+    /// A greedy translator in batches of 64, with no normalisation and 13a BLEU.
+    pub fn new(model: Model, codec: Codec, device: Device) -> Self {
+        Translator {
+            model,
+            codec,
+            device,
+            batch_size: 64,
+            beam_width: 1,
+            normalization: Normalization::default(),
+            bleu_tokenize: BleuTokenize::default(),
+        }
+    }
+
+    /// Sets the beam width (1 = greedy).
+    pub fn with_beam_width(mut self, beam_width: usize) -> Self {
+        self.beam_width = beam_width;
+        self
+    }
+
+    /// Sets how many sentences are decoded together.
+    pub fn with_batch_size(mut self, batch_size: usize) -> Self {
+        self.batch_size = batch_size;
+        self
+    }
+
+    /// Sets the normalisation applied to sources (training's).
+    pub fn with_normalization(mut self, normalization: Normalization) -> Self {
+        self.normalization = normalization;
+        self
+    }
+
+    /// Sets BLEU's tokenisation for [`Translator::evaluate`].
+    pub fn with_bleu_tokenize(mut self, tokenize: BleuTokenize) -> Self {
+        self.bleu_tokenize = tokenize;
+        self
+    }
+
+    /// Source ids of sentences, normalised as training saw them, and how many of the ids are
+    /// `<unk>` (input the model cannot represent).
+    pub fn encode(&self, sources: &[String]) -> (Vec<Vec<usize>>, usize) {
+        let ids: Vec<Vec<usize>> = sources
+            .iter()
+            .map(|s| self.codec.encode_src(&self.normalization.text(s)))
+            .collect();
+        let unknown = ids.iter().flatten().filter(|&&id| id == UNK).count();
+        (ids, unknown)
+    }
+
     /// Translations of `sources`, in order. Empty sources give empty translations.
     ///
     /// Sentences are decoded in batches of similar length. A source longer than the model's
     /// position table (learned positions) is an error naming its index (1-based).
     pub fn translate(&self, sources: &[String]) -> Result<Vec<String>, TrainError> {
-        let ids: Vec<Vec<usize>> = sources.iter().map(|s| self.codec.encode_src(s)).collect();
+        self.translate_with(sources, &mut |_| {})
+    }
+
+    /// [`Translator::translate`], calling `progress` with the number of sentences of each
+    /// finished batch.
+    pub fn translate_with(
+        &self,
+        sources: &[String],
+        progress: &mut dyn FnMut(usize),
+    ) -> Result<Vec<String>, TrainError> {
+        let (ids, _) = self.encode(sources);
+        self.translate_ids(&ids, progress)
+    }
+
+    /// Translations of source ids (from [`Translator::encode`]).
+    pub fn translate_ids(
+        &self,
+        ids: &[Vec<usize>],
+        progress: &mut dyn FnMut(usize),
+    ) -> Result<Vec<String>, TrainError> {
         Ok(self
-            .decode(&ids)?
+            .decode_with(ids, progress)?
             .into_iter()
             .map(|h| h.map_or_else(String::new, |h| self.codec.decode_tgt(&h.tokens)))
             .collect())
@@ -60,6 +142,15 @@ impl Translator {
     /// Hypotheses for id sequences, in order (`None` for empty ones): greedy, or beam search
     /// when `beam_width > 1`.
     pub fn decode(&self, sources: &[Vec<usize>]) -> Result<Vec<Option<Hypothesis>>, TrainError> {
+        self.decode_with(sources, &mut |_| {})
+    }
+
+    /// [`Translator::decode`] with a progress callback (sentences per finished batch).
+    pub fn decode_with(
+        &self,
+        sources: &[Vec<usize>],
+        progress: &mut dyn FnMut(usize),
+    ) -> Result<Vec<Option<Hypothesis>>, TrainError> {
         let limit = self.model.max_len();
         if let Some(max_len) = limit
             && let Some(i) = sources.iter().position(|s| s.len() > max_len)
@@ -77,42 +168,60 @@ impl Translator {
         let mut out = vec![None; sources.len()];
         for chunk in order.chunks(self.batch_size.max(1)) {
             let rows: Vec<Vec<usize>> = chunk.iter().map(|&i| sources[i].clone()).collect();
-            let longest = rows.iter().map(Vec::len).max().unwrap_or(0);
+            let limits: Vec<usize> = rows
+                .iter()
+                .map(|r| decode_limit(&self.model, r.len()))
+                .collect();
             let (src, mask) = pad_ids(rows, &self.device);
-            let max_len = decode_limit(&self.model, longest);
             let hyps = if self.beam_width > 1 {
-                beam_search(
+                let longest = limits.iter().copied().max().unwrap_or(0);
+                beam_search_with_limits(
                     &self.model,
                     src,
                     mask,
-                    &BeamConfig::new(self.beam_width, max_len),
+                    &BeamConfig::new(self.beam_width, longest),
+                    &limits,
                 )
             } else {
-                greedy(&self.model, src, mask, max_len)
+                greedy_with_limits(&self.model, src, mask, &limits)
             };
             for (&i, hyp) in chunk.iter().zip(hyps) {
                 out[i] = Some(hyp);
             }
+            progress(chunk.len());
         }
+        progress(sources.len() - order.len());
         Ok(out)
     }
 
     /// Translates the sources of `pairs` and scores the translations against the references:
-    /// BLEU and chrF on the detokenised text, and exact match after the reference goes through
-    /// the same tokenisation (so `word` compares token sequences).
+    /// BLEU and chrF on the detokenised text, and exact match as [`exact_match`] counts it.
+    ///
+    /// `pairs` must be oriented and normalised as training saw them (the artifact's
+    /// `test.tsv` is; apply [`Normalization::pair`] to pairs read from elsewhere).
     pub fn evaluate(&self, pairs: &[Pair]) -> Result<(EvalReport, Vec<String>), TrainError> {
+        self.evaluate_with(pairs, &mut |_| {})
+    }
+
+    /// [`Translator::evaluate`] with a progress callback (sentences per finished batch).
+    pub fn evaluate_with(
+        &self,
+        pairs: &[Pair],
+        progress: &mut dyn FnMut(usize),
+    ) -> Result<(EvalReport, Vec<String>), TrainError> {
         let sources: Vec<String> = pairs.iter().map(|p| p.src.clone()).collect();
-        let hyps = self.translate(&sources)?;
+        let hyps = self.translate_with(&sources, progress)?;
         let tok = &self.codec.tgt_tokenizer;
         let correct = pairs
             .iter()
             .zip(&hyps)
-            .filter(|(p, h)| tok.detokenize(&tok.tokenize(&p.tgt)) == **h)
+            .filter(|(p, h)| exact_match(tok, h, &p.tgt))
             .count();
         let n = pairs.len();
         let refs: Vec<&str> = pairs.iter().map(|p| p.tgt.as_str()).collect();
         let report = EvalReport {
-            bleu: corpus_bleu(&hyps, &refs).score,
+            bleu: corpus_bleu_with(&hyps, &[&refs], self.bleu_tokenize).score,
+            bleu_signature: bleu_signature(1, self.bleu_tokenize),
             chrf: corpus_chrf(&hyps, &refs),
             exact_match: if n == 0 {
                 0.0

@@ -18,4 +18,4 @@ pub use config::TrainingConfig;
 pub use error::TrainError;
 pub use evaluate::{EvalReport, Translator};
 pub use step::Seq2SeqTrainee;
-pub use train::{TrainReport, resume, train, train_on_devices};
+pub use train::{Dashboard, TrainReport, resume, train, train_on_devices};

@@ -4,7 +4,6 @@
 
 use std::sync::Arc;
 
-use burn::prelude::*;
 use burn::tensor::ExecutionError;
 use burn::tensor::TensorReadError;
 use burn::train::SequenceOutput;
@@ -13,9 +12,11 @@ use burn::train::metric::{
     MetricName, Numeric, NumericAttributes, NumericEntry, PerplexityInput, SerializedEntry,
 };
 use transduce_data::Codec;
-use transduce_nn::special::{EOS, PAD};
 
-use crate::score::{BleuStats, ChrfStats, add_chrf, bleu_stats, chrf_score, chrf_stats};
+use crate::evaluate::exact_match;
+use crate::score::{
+    BleuStats, BleuTokenize, ChrfStats, add_chrf, bleu_stats, chrf_score, chrf_stats,
+};
 
 /// A step's output: the teacher-forced loss and logits, and (validation only) greedy translations.
 pub struct Seq2SeqOutput {
@@ -25,30 +26,13 @@ pub struct Seq2SeqOutput {
     pub decoded: DecodedBatch,
 }
 
-/// Hypotheses and references of a batch, as ids without special tokens.
+/// Hypotheses of a batch as ids (without special tokens) and their reference texts.
 #[derive(Clone, Debug, Default)]
 pub struct DecodedBatch {
     /// One per sentence.
     pub hypotheses: Vec<Vec<usize>>,
-    /// One per sentence.
-    pub references: Vec<Vec<usize>>,
-}
-
-impl DecodedBatch {
-    /// References from a `tgt_out` tensor (`y_1 .. y_n <eos> <pad> ..`).
-    pub fn references_from(tgt_out: Tensor<2, Int>) -> Vec<Vec<usize>> {
-        let [batch_size, len] = tgt_out.dims();
-        let ids = transduce_decode::to_ids(tgt_out);
-        (0..batch_size)
-            .map(|b| {
-                ids[b * len..(b + 1) * len]
-                    .iter()
-                    .copied()
-                    .take_while(|&t| t != EOS && t != PAD)
-                    .collect()
-            })
-            .collect()
-    }
+    /// The reference text of each sentence, as the data holds it.
+    pub references: Vec<String>,
 }
 
 impl ItemLazy for Seq2SeqOutput {
@@ -112,6 +96,7 @@ pub struct TranslationMetric {
     score: TranslationScore,
     name: MetricName,
     codec: Arc<Codec>,
+    tokenize: BleuTokenize,
     bleu: BleuStats,
     chrf: ChrfStats,
     exact: usize,
@@ -120,14 +105,15 @@ pub struct TranslationMetric {
 }
 
 impl TranslationMetric {
-    /// A metric that detokenises ids with `codec`.
-    pub fn new(score: TranslationScore, codec: Arc<Codec>) -> Self {
+    /// A metric that detokenises ids with `codec` and tokenises BLEU's input with `tokenize`.
+    pub fn new(score: TranslationScore, codec: Arc<Codec>, tokenize: BleuTokenize) -> Self {
         TranslationMetric {
             score,
             name: Arc::new(score.name().to_string()),
             codec,
+            tokenize,
             bleu: BleuStats::default(),
-            chrf: Default::default(),
+            chrf: ChrfStats::default(),
             exact: 0,
             n: 0,
             last: 0.0,
@@ -155,11 +141,15 @@ impl Metric for TranslationMetric {
         item: &DecodedBatch,
         _metadata: &MetricMetadata,
     ) -> Result<SerializedEntry, TensorReadError> {
+        // Exactly as `eval` scores: detokenised hypotheses against the reference text.
         for (hyp, reference) in item.hypotheses.iter().zip(&item.references) {
-            let (h, r) = (self.codec.decode_tgt(hyp), self.codec.decode_tgt(reference));
-            self.bleu = self.bleu.add(bleu_stats(&h, &r));
-            self.chrf = add_chrf(self.chrf, chrf_stats(&h, &r));
-            self.exact += usize::from(hyp == reference);
+            let h = self.codec.decode_tgt(hyp);
+            self.bleu = self.bleu.add(bleu_stats(&h, &[reference], self.tokenize));
+            self.chrf = add_chrf(
+                std::mem::take(&mut self.chrf),
+                chrf_stats(&h, &[reference], 0),
+            );
+            self.exact += usize::from(exact_match(&self.codec.tgt_tokenizer, &h, reference));
             self.n += 1;
         }
         self.last = self.value();
@@ -180,7 +170,7 @@ impl Metric for TranslationMetric {
 
     fn clear(&mut self) {
         self.bleu = BleuStats::default();
-        self.chrf = Default::default();
+        self.chrf = ChrfStats::default();
         self.exact = 0;
         self.n = 0;
     }
@@ -205,5 +195,63 @@ impl Numeric for TranslationMetric {
 
     fn final_value(&self) -> NumericEntry {
         NumericEntry::Final(self.last)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use burn::data::dataloader::Progress;
+    use transduce_data::moses::Lang;
+    use transduce_data::{Pair, TokenizerKind};
+    use transduce_nn::special::UNK;
+
+    fn metadata() -> MetricMetadata {
+        MetricMetadata {
+            progress: Progress {
+                items_processed: 1,
+                items_total: 1,
+                unit: None,
+            },
+            iteration: None,
+            lr: None,
+        }
+    }
+
+    #[test]
+    fn unk_never_matches_the_reference_text() {
+        // The target vocabulary has no "x": a reference rebuilt from ids would read "12<unk>"
+        // and match a hypothesis that emits <unk>; the reference text "12x" does not.
+        let train = vec![Pair::new("12", "12"), Pair::new("21", "21")];
+        let codec = Arc::new(
+            Codec::build(
+                &train,
+                TokenizerKind::Char,
+                (Lang::En, Lang::En),
+                usize::MAX,
+                1,
+                false,
+            )
+            .unwrap(),
+        );
+        let hyp = vec![codec.encode_tgt("1")[0], codec.encode_tgt("2")[0], UNK];
+        let batch = DecodedBatch {
+            hypotheses: vec![hyp, codec.encode_tgt("21")],
+            references: vec!["12x".to_string(), "21".to_string()],
+        };
+        let mut exact = TranslationMetric::new(
+            TranslationScore::ExactMatch,
+            codec.clone(),
+            BleuTokenize::Char,
+        );
+        exact.update(&batch, &metadata()).unwrap();
+        assert_eq!(exact.value(), 50.0, "only the second sentence matches");
+        let mut bleu = TranslationMetric::new(TranslationScore::Bleu, codec, BleuTokenize::Char);
+        bleu.update(&batch, &metadata()).unwrap();
+        assert!(
+            bleu.value() < 100.0 && bleu.value() > 0.0,
+            "{}",
+            bleu.value()
+        );
     }
 }

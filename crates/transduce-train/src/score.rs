@@ -1,21 +1,28 @@
-//! Corpus BLEU and chrF exactly as sacreBLEU 2.x computes them by default, with one reference
-//! per hypothesis.
+//! Corpus BLEU, chrF and chrF++ exactly as sacreBLEU 2.x computes them, with one or several
+//! references per hypothesis.
 //!
-//! - BLEU (Papineni et al. 2002): the `13a` tokenisation of mteval-v13a, n-grams up to 4,
-//!   clipped counts summed over the corpus, brevity penalty `exp(1 - r/c)`, and the `exp`
-//!   smoothing (NIST: each n-gram order without a match gets precision `1 / (2^k · total)`).
-//!   Sentence-level BLEU uses sacreBLEU's effective order, as `sacrebleu.sentence_bleu` does.
+//! - BLEU (Papineni et al. 2002): tokenisation `13a` (mteval-v13a's, the default), `char` or
+//!   `none`; n-grams up to 4 with counts clipped by their most frequent occurrence in any one
+//!   reference, summed over the corpus; the reference length closest to each hypothesis (the
+//!   shorter on ties); brevity penalty `exp(1 - r/c)`, and the `exp` smoothing (NIST: each
+//!   n-gram order without a match gets precision `1 / (2^k · total)`). Sentence-level BLEU uses
+//!   sacreBLEU's effective order, as `sacrebleu.sentence_bleu` does. An empty reference is a
+//!   reference of length 0, as in sacreBLEU.
 //! - chrF (Popović 2015): character n-grams up to 6 with whitespace removed, `β = 2`,
-//!   precision and recall averaged over the orders that occur in both hypothesis and reference.
+//!   precision and recall averaged over the orders that occur in both hypothesis and reference;
+//!   chrF++ (Popović 2017) adds word n-grams up to `word_order` (2), words split from their
+//!   leading or trailing punctuation mark. With several references each sentence takes the
+//!   statistics of the reference with the best sentence-level score.
 //!
-//! `assets/sacrebleu/fixtures.json`, written by sacreBLEU itself through
-//! `assets/sacrebleu/make_fixtures.py`, is the specification: the tests reproduce every score.
+//! `assets/sacrebleu/fixtures.json` and `extra_fixtures.json`, written by sacreBLEU 2.6.0 itself
+//! through the scripts beside them, are the specification: the tests reproduce every score and
+//! signature.
 
 use std::collections::HashMap;
 use std::sync::LazyLock;
 
 use regex::Regex;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// Highest BLEU n-gram order.
 const MAX_NGRAM: usize = 4;
@@ -23,6 +30,84 @@ const MAX_NGRAM: usize = 4;
 const CHRF_ORDER: usize = 6;
 /// chrF recall weight.
 const CHRF_BETA: f64 = 2.0;
+
+/// The sacreBLEU version whose scores and signatures these are (checked by the fixtures).
+pub const SACREBLEU_VERSION: &str = "2.6.0";
+
+/// BLEU's tokenisation, as sacreBLEU's `--tokenize` names it.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum BleuTokenize {
+    /// mteval-v13a (sacreBLEU's default): punctuation split from words.
+    #[default]
+    #[serde(rename = "13a")]
+    Thirteen,
+    /// Every non-space character is a token: for character-level tasks, where each sentence
+    /// would otherwise be one "word".
+    #[serde(rename = "char")]
+    Char,
+    /// Whitespace only: for text that is already tokenised.
+    #[serde(rename = "none")]
+    None,
+}
+
+impl BleuTokenize {
+    /// sacreBLEU's name: `13a`, `char` or `none`.
+    pub fn name(&self) -> &'static str {
+        match self {
+            BleuTokenize::Thirteen => "13a",
+            BleuTokenize::Char => "char",
+            BleuTokenize::None => "none",
+        }
+    }
+
+    /// The tokens of a line (sacreBLEU strips trailing whitespace first).
+    fn tokens(&self, line: &str) -> Vec<String> {
+        let line = line.trim_end();
+        match self {
+            BleuTokenize::Thirteen => tokenize_13a(line)
+                .split_whitespace()
+                .map(String::from)
+                .collect(),
+            BleuTokenize::Char => line
+                .chars()
+                .filter(|c| !c.is_whitespace())
+                .map(String::from)
+                .collect(),
+            BleuTokenize::None => line.split_whitespace().map(String::from).collect(),
+        }
+    }
+}
+
+impl std::str::FromStr for BleuTokenize {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "13a" => Ok(BleuTokenize::Thirteen),
+            "char" => Ok(BleuTokenize::Char),
+            "none" => Ok(BleuTokenize::None),
+            other => Err(format!(
+                "unknown BLEU tokenisation {other:?}; expected 13a, char or none"
+            )),
+        }
+    }
+}
+
+/// sacreBLEU's signature of a BLEU score, e.g.
+/// `nrefs:1|case:mixed|eff:no|tok:13a|smooth:exp|version:2.6.0`.
+pub fn bleu_signature(n_refs: usize, tokenize: BleuTokenize) -> String {
+    format!(
+        "nrefs:{n_refs}|case:mixed|eff:no|tok:{}|smooth:exp|version:{SACREBLEU_VERSION}",
+        tokenize.name()
+    )
+}
+
+/// sacreBLEU's signature of a chrF (`word_order` 0) or chrF++ (`word_order` 2) score.
+pub fn chrf_signature(n_refs: usize, word_order: usize) -> String {
+    format!(
+        "nrefs:{n_refs}|case:mixed|eff:yes|nc:{CHRF_ORDER}|nw:{word_order}|space:no|version:{SACREBLEU_VERSION}"
+    )
+}
 
 /// A BLEU score and its parts.
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -78,38 +163,55 @@ pub(crate) struct BleuStats {
     total: [usize; MAX_NGRAM],
 }
 
-fn ngram_counts(tokens: &[&str]) -> HashMap<Vec<String>, usize> {
+fn ngram_counts(tokens: &[String]) -> HashMap<&[String], usize> {
     let mut counts = HashMap::new();
     for n in 1..=MAX_NGRAM {
         for window in tokens.windows(n) {
-            *counts
-                .entry(window.iter().map(|t| t.to_string()).collect())
-                .or_insert(0) += 1;
+            *counts.entry(window).or_insert(0) += 1;
         }
     }
     counts
 }
 
-pub(crate) fn bleu_stats(hyp: &str, reference: &str) -> BleuStats {
-    // sacreBLEU strips trailing whitespace before tokenising.
-    let hyp = tokenize_13a(hyp.trim_end());
-    let reference = tokenize_13a(reference.trim_end());
-    let hyp_tokens: Vec<&str> = hyp.split_whitespace().collect();
-    let ref_tokens: Vec<&str> = reference.split_whitespace().collect();
-    let ref_counts = ngram_counts(&ref_tokens);
+/// A sentence's references (an empty one is a reference of length 0, as in sacreBLEU).
+fn kept<R: AsRef<str>>(refs: &[R]) -> Vec<&str> {
+    refs.iter().map(AsRef::as_ref).collect()
+}
+
+/// BLEU statistics of one hypothesis against its references.
+pub(crate) fn bleu_stats<R: AsRef<str>>(
+    hyp: &str,
+    refs: &[R],
+    tokenize: BleuTokenize,
+) -> BleuStats {
+    let hyp_tokens = tokenize.tokens(hyp);
+    let mut max_ref_counts: HashMap<Vec<String>, usize> = HashMap::new();
+    let mut ref_len: Option<usize> = None;
+    for reference in kept(refs) {
+        let tokens = tokenize.tokens(reference);
+        // The reference length closest to the hypothesis, the shorter on ties.
+        let (len, hyp_len) = (tokens.len(), hyp_tokens.len());
+        ref_len = Some(match ref_len {
+            Some(best) if (best.abs_diff(hyp_len), best) <= (len.abs_diff(hyp_len), len) => best,
+            _ => len,
+        });
+        for (ngram, count) in ngram_counts(&tokens) {
+            let slot = max_ref_counts.entry(ngram.to_vec()).or_insert(0);
+            *slot = (*slot).max(count);
+        }
+    }
     let mut stats = BleuStats {
         sys_len: hyp_tokens.len(),
-        ref_len: ref_tokens.len(),
+        ref_len: ref_len.unwrap_or(0),
         ..BleuStats::default()
     };
     for (ngram, count) in ngram_counts(&hyp_tokens) {
         let n = ngram.len() - 1;
         stats.total[n] += count;
-        stats.correct[n] += count.min(ref_counts.get(&ngram).copied().unwrap_or(0));
+        stats.correct[n] += count.min(max_ref_counts.get(ngram).copied().unwrap_or(0));
     }
     stats
 }
-
 impl BleuStats {
     pub(crate) fn add(mut self, other: BleuStats) -> Self {
         self.sys_len += other.sys_len;
@@ -167,60 +269,129 @@ impl BleuStats {
     }
 }
 
-/// Corpus BLEU of hypotheses against one reference each.
+/// Corpus BLEU (13a) of hypotheses against one reference each.
 ///
 /// # Panics
 /// If the two slices differ in length.
 pub fn corpus_bleu<H: AsRef<str>, R: AsRef<str>>(hyps: &[H], refs: &[R]) -> Bleu {
-    assert_eq!(hyps.len(), refs.len(), "one reference per hypothesis");
-    hyps.iter()
-        .zip(refs)
-        .map(|(h, r)| bleu_stats(h.as_ref(), r.as_ref()))
+    corpus_bleu_with(hyps, &[refs], BleuTokenize::Thirteen)
+}
+
+/// Corpus BLEU of hypotheses against one or more reference streams (each aligned with the
+/// hypotheses), with the given tokenisation.
+///
+/// # Panics
+/// If a stream's length differs from the hypotheses', or there is no stream.
+pub fn corpus_bleu_with<H: AsRef<str>, R: AsRef<str>>(
+    hyps: &[H],
+    streams: &[&[R]],
+    tokenize: BleuTokenize,
+) -> Bleu {
+    check_streams(hyps.len(), streams);
+    (0..hyps.len())
+        .map(|i| {
+            let refs: Vec<&str> = streams.iter().map(|s| s[i].as_ref()).collect();
+            bleu_stats(hyps[i].as_ref(), &refs, tokenize)
+        })
         .fold(BleuStats::default(), BleuStats::add)
         .score(false)
 }
 
-/// Sentence BLEU with effective order (as `sacrebleu.sentence_bleu`).
-pub fn sentence_bleu(hyp: &str, reference: &str) -> f64 {
-    bleu_stats(hyp, reference).score(true).score
+fn check_streams<R>(n: usize, streams: &[&[R]]) {
+    assert!(!streams.is_empty(), "at least one reference stream");
+    for stream in streams {
+        assert_eq!(
+            stream.len(),
+            n,
+            "one reference per hypothesis in every stream"
+        );
+    }
 }
 
-/// chrF statistics: per order, `[hyp n-grams, ref n-grams, matches]`.
-pub(crate) type ChrfStats = [[usize; 3]; CHRF_ORDER];
+/// Sentence BLEU (13a) with effective order (as `sacrebleu.sentence_bleu`).
+pub fn sentence_bleu(hyp: &str, reference: &str) -> f64 {
+    bleu_stats(hyp, &[reference], BleuTokenize::Thirteen)
+        .score(true)
+        .score
+}
 
-fn char_ngram_counts(chars: &[char], n: usize) -> HashMap<&[char], usize> {
-    let mut counts: HashMap<&[char], usize> = HashMap::new();
-    for window in chars.windows(n) {
+/// chrF statistics: per order (characters 1..=6, then words 1..=word_order),
+/// `[hyp n-grams, ref n-grams, matches]`.
+pub(crate) type ChrfStats = Vec<[usize; 3]>;
+
+fn windows<T: std::hash::Hash + Eq>(items: &[T], n: usize) -> HashMap<&[T], usize> {
+    let mut counts: HashMap<&[T], usize> = HashMap::new();
+    for window in items.windows(n) {
         *counts.entry(window).or_insert(0) += 1;
     }
     counts
 }
 
-pub(crate) fn chrf_stats(hyp: &str, reference: &str) -> ChrfStats {
+fn ngram_stats<T: std::hash::Hash + Eq>(hyp: &[T], reference: &[T], n: usize) -> [usize; 3] {
+    let (h, r) = (windows(hyp, n), windows(reference, n));
+    let hyp_count: usize = h.values().sum();
+    let matches: usize = h
+        .iter()
+        .map(|(g, &c)| c.min(r.get(g).copied().unwrap_or(0)))
+        .sum();
+    // sacreBLEU counts no hypothesis n-grams when the reference has none of that order.
+    [
+        if r.is_empty() { 0 } else { hyp_count },
+        r.values().sum(),
+        matches,
+    ]
+}
+
+/// chrF++'s words: split on whitespace, with one leading or trailing punctuation mark split off
+/// (sacreBLEU's `_remove_punctuation`; `(hi)` gives `(hi` and `)`).
+fn chrf_words(text: &str) -> Vec<&str> {
+    let punct = |c: char| c.is_ascii_punctuation();
+    let mut words = Vec::new();
+    for w in text.split_whitespace() {
+        let mut chars = w.chars();
+        let (first, last) = (chars.next(), w.chars().next_back());
+        if w.chars().count() == 1 {
+            words.push(w);
+        } else if last.is_some_and(punct) {
+            let cut = w.len() - last.map_or(0, char::len_utf8);
+            words.extend([&w[..cut], &w[cut..]]);
+        } else if first.is_some_and(punct) {
+            let cut = first.map_or(0, char::len_utf8);
+            words.extend([&w[..cut], &w[cut..]]);
+        } else {
+            words.push(w);
+        }
+    }
+    words
+}
+
+/// chrF statistics of one hypothesis against one reference.
+fn chrf_pair_stats(hyp: &str, reference: &str, word_order: usize) -> ChrfStats {
     let strip = |s: &str| -> Vec<char> { s.split_whitespace().flat_map(str::chars).collect() };
-    let (hyp, reference) = (strip(hyp), strip(reference));
-    let mut stats = [[0; 3]; CHRF_ORDER];
-    for (n, slot) in stats.iter_mut().enumerate() {
-        let (h, r) = (
-            char_ngram_counts(&hyp, n + 1),
-            char_ngram_counts(&reference, n + 1),
-        );
-        let hyp_count: usize = h.values().sum();
-        let matches: usize = h
-            .iter()
-            .map(|(g, &c)| c.min(r.get(g).copied().unwrap_or(0)))
-            .sum();
-        // sacreBLEU counts no hypothesis n-grams when the reference has none of that order.
-        *slot = [
-            if r.is_empty() { 0 } else { hyp_count },
-            r.values().sum(),
-            matches,
-        ];
+    let (h, r) = (strip(hyp), strip(reference));
+    let mut stats: ChrfStats = (1..=CHRF_ORDER).map(|n| ngram_stats(&h, &r, n)).collect();
+    if word_order > 0 {
+        let (hw, rw) = (chrf_words(hyp), chrf_words(reference));
+        stats.extend((1..=word_order).map(|n| ngram_stats(&hw, &rw, n)));
     }
     stats
 }
 
-pub(crate) fn chrf_score(stats: &ChrfStats) -> f64 {
+/// chrF statistics of one hypothesis: those of its best-scoring reference.
+pub(crate) fn chrf_stats<R: AsRef<str>>(hyp: &str, refs: &[R], word_order: usize) -> ChrfStats {
+    let mut best: Option<(f64, ChrfStats)> = None;
+    for reference in kept(refs) {
+        let stats = chrf_pair_stats(hyp, reference, word_order);
+        let score = chrf_score(&stats);
+        if best.as_ref().is_none_or(|(b, _)| score > *b) {
+            best = Some((score, stats));
+        }
+    }
+    best.map(|(_, s)| s)
+        .unwrap_or_else(|| vec![[0; 3]; CHRF_ORDER + word_order])
+}
+
+pub(crate) fn chrf_score(stats: &[[usize; 3]]) -> f64 {
     let factor = CHRF_BETA * CHRF_BETA;
     let (mut precision, mut recall, mut orders) = (0.0, 0.0, 0);
     for &[n_hyp, n_ref, n_match] in stats {
@@ -245,17 +416,33 @@ pub(crate) fn chrf_score(stats: &ChrfStats) -> f64 {
 /// # Panics
 /// If the two slices differ in length.
 pub fn corpus_chrf<H: AsRef<str>, R: AsRef<str>>(hyps: &[H], refs: &[R]) -> f64 {
-    assert_eq!(hyps.len(), refs.len(), "one reference per hypothesis");
-    let total = hyps
-        .iter()
-        .zip(refs)
-        .map(|(h, r)| chrf_stats(h.as_ref(), r.as_ref()))
-        .fold([[0; 3]; CHRF_ORDER], add_chrf);
+    corpus_chrf_with(hyps, &[refs], 0)
+}
+
+/// Corpus chrF (`word_order` 0) or chrF++ (`word_order` 2) against one or more reference streams.
+///
+/// # Panics
+/// If a stream's length differs from the hypotheses', or there is no stream.
+pub fn corpus_chrf_with<H: AsRef<str>, R: AsRef<str>>(
+    hyps: &[H],
+    streams: &[&[R]],
+    word_order: usize,
+) -> f64 {
+    check_streams(hyps.len(), streams);
+    let total = (0..hyps.len())
+        .map(|i| {
+            let refs: Vec<&str> = streams.iter().map(|s| s[i].as_ref()).collect();
+            chrf_stats(hyps[i].as_ref(), &refs, word_order)
+        })
+        .fold(vec![[0; 3]; CHRF_ORDER + word_order], add_chrf);
     chrf_score(&total)
 }
 
 /// Sums two sets of chrF statistics.
 pub(crate) fn add_chrf(mut a: ChrfStats, b: ChrfStats) -> ChrfStats {
+    if a.len() < b.len() {
+        a.resize(b.len(), [0; 3]);
+    }
     for (x, y) in a.iter_mut().zip(b) {
         for k in 0..3 {
             x[k] += y[k];
@@ -266,7 +453,12 @@ pub(crate) fn add_chrf(mut a: ChrfStats, b: ChrfStats) -> ChrfStats {
 
 /// Sentence chrF.
 pub fn sentence_chrf(hyp: &str, reference: &str) -> f64 {
-    chrf_score(&chrf_stats(hyp, reference))
+    chrf_score(&chrf_stats(hyp, &[reference], 0))
+}
+
+/// Sentence chrF++ (word n-grams up to 2).
+pub fn sentence_chrf_pp(hyp: &str, reference: &str) -> f64 {
+    chrf_score(&chrf_stats(hyp, &[reference], 2))
 }
 
 #[cfg(test)]
@@ -348,6 +540,125 @@ mod tests {
                     sentence_chrf(h, r)
                 );
             }
+        }
+    }
+
+    fn extra() -> serde_json::Value {
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../assets/sacrebleu/extra_fixtures.json"
+        );
+        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+    }
+
+    fn check_bleu(name: &str, bleu: &Bleu, expected: &serde_json::Value) {
+        let close = |a: f64, b: f64| (a - b).abs() < 0.01;
+        assert!(
+            close(bleu.score, expected["score"].as_f64().unwrap()),
+            "{name}: BLEU {} vs {}",
+            bleu.score,
+            expected["score"]
+        );
+        assert_eq!(
+            (bleu.sys_len as u64, bleu.ref_len as u64),
+            (
+                expected["sys_len"].as_u64().unwrap(),
+                expected["ref_len"].as_u64().unwrap()
+            ),
+            "{name}"
+        );
+        for (p, q) in bleu.precisions.iter().zip(floats(&expected["precisions"])) {
+            assert!(close(*p, q), "{name}: precision {p} vs {q}");
+        }
+    }
+
+    #[test]
+    fn char_and_none_tokenisations_and_signatures_match_sacrebleu() {
+        let fixtures = extra();
+        for (tok, signature) in fixtures["signatures"].as_object().unwrap() {
+            let tok: BleuTokenize = tok.parse().unwrap();
+            assert_eq!(bleu_signature(1, tok), signature.as_str().unwrap());
+        }
+        let cases = fixtures["tokenize"].as_object().unwrap();
+        assert!(cases.len() >= 10);
+        for (name, case) in cases {
+            let (hyps, refs) = (strings(&case["hyps"]), strings(&case["refs"]));
+            for tok in [BleuTokenize::Char, BleuTokenize::None] {
+                let expected = &case[tok.name()];
+                let bleu = corpus_bleu_with(&hyps, &[&refs], tok);
+                check_bleu(&format!("{name} ({})", tok.name()), &bleu, expected);
+                assert_eq!(
+                    bleu_signature(1, tok),
+                    expected["signature"].as_str().unwrap()
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn multi_reference_bleu_chrf_and_chrf_pp_match_sacrebleu() {
+        let fixtures = extra();
+        let cases = fixtures["multi_ref"].as_object().unwrap();
+        assert!(cases.len() >= 5);
+        let close = |a: f64, b: f64| (a - b).abs() < 0.01;
+        for (name, case) in cases {
+            let hyps = strings(&case["hyps"]);
+            let streams: Vec<Vec<String>> = case["refs"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(strings)
+                .collect();
+            let streams: Vec<&[String]> = streams.iter().map(Vec::as_slice).collect();
+            let bleu = corpus_bleu_with(&hyps, &streams, BleuTokenize::Thirteen);
+            check_bleu(name, &bleu, &case["bleu"]);
+            assert_eq!(
+                bleu_signature(streams.len(), BleuTokenize::Thirteen),
+                case["bleu"]["signature"].as_str().unwrap()
+            );
+            for (key, word_order) in [("chrf", 0), ("chrf_pp", 2)] {
+                let chrf = corpus_chrf_with(&hyps, &streams, word_order);
+                let expected = case[key]["score"].as_f64().unwrap();
+                assert!(close(chrf, expected), "{name}: {key} {chrf} vs {expected}");
+                assert_eq!(
+                    chrf_signature(streams.len(), word_order),
+                    case[key]["signature"].as_str().unwrap()
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn chrf_pp_matches_sacrebleu_on_corpora_and_sentences() {
+        let fixtures = extra();
+        let close = |a: f64, b: f64| (a - b).abs() < 0.01;
+        let corpus = fixtures["chrf_pp"]["corpus"].as_object().unwrap();
+        assert!(corpus.len() >= 10);
+        for (name, case) in corpus {
+            let (hyps, refs) = (strings(&case["hyps"]), strings(&case["refs"]));
+            let chrf = corpus_chrf_with(&hyps, &[&refs], 2);
+            let expected = case["chrf_pp"]["score"].as_f64().unwrap();
+            assert!(close(chrf, expected), "{name}: chrF++ {chrf} vs {expected}");
+        }
+        for (name, case) in fixtures["chrf_pp"]["sentence"].as_object().unwrap() {
+            let (hyps, refs) = (strings(&case["hyps"]), strings(&case["refs"]));
+            for ((h, r), expected) in hyps.iter().zip(&refs).zip(floats(&case["scores"])) {
+                let got = sentence_chrf_pp(h, r);
+                assert!(
+                    close(got, expected),
+                    "{name}: chrF++ of {h:?}: {got} vs {expected}"
+                );
+            }
+        }
+        for pair in fixtures["chrf_pp"]["pairs"].as_array().unwrap() {
+            let refs = strings(&pair["refs"]);
+            let hyp = pair["hyp"].as_str().unwrap();
+            let got = chrf_score(&chrf_stats(hyp, &refs, 2));
+            let expected = pair["score"].as_f64().unwrap();
+            assert!(
+                close(got, expected),
+                "chrF++ of {hyp:?} vs {refs:?}: {got} vs {expected}"
+            );
         }
     }
 }

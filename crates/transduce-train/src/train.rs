@@ -5,7 +5,7 @@ use std::path::Path;
 use std::time::Instant;
 
 use burn::data::dataloader::DataLoaderBuilder;
-use burn::data::dataset::InMemDataset;
+use burn::data::dataset::{Dataset, DatasetError, InMemDataset};
 use burn::grad_clipping::GradientClippingConfig;
 use burn::lr_scheduler::module_lr_scheduler::ModuleLrScheduler;
 use burn::lr_scheduler::noam::NoamLrSchedulerConfig;
@@ -23,9 +23,9 @@ use burn::train::{
     SupervisedTraining,
 };
 use serde::Serialize;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
-use transduce_data::{BatchPlan, Example, Prepared, Seq2SeqBatcher, TokenizerKind, read_vectors};
+use transduce_data::{BatchPlan, Prepared, TokenizerKind, read_vectors};
 use transduce_nn::special::PAD;
 use transduce_nn::{Model, Side};
 
@@ -36,6 +36,7 @@ use crate::config::Schedule;
 use crate::metrics::{TranslationMetric, TranslationScore};
 use crate::plot::{Series, line_plot};
 use crate::renderer::EpochLineRenderer;
+use crate::step::{BatchItem, TrainBatcher};
 use crate::{EvalReport, Seq2SeqTrainee, TrainError, Translator};
 
 /// What a finished run reports (also written as `report.json`).
@@ -45,19 +46,46 @@ pub struct TrainReport {
     pub arch: String,
     /// Trainable parameters.
     pub n_params: usize,
+    /// Sentence pairs per split, after filtering.
+    pub pairs: SplitSizes,
     /// Epochs completed.
     pub epochs: usize,
     /// Pretrained embeddings loaded into the model.
     pub pretrained: Vec<PretrainedReport>,
     /// Why training stopped before its last epoch, if it did.
     pub stopped: Option<String>,
-    /// The epoch whose weights were kept (highest validation BLEU; the epoch in progress when a
-    /// time budget ran out if that model validated better).
-    pub best_epoch: usize,
+    /// The completed epoch with the best validation BLEU (then loss); none if no epoch completed.
+    pub best_epoch: Option<usize>,
+    /// Which model `model.bpk` holds: `epoch N` (the best completed epoch), or
+    /// `interrupted epoch N (partial)` when a time budget stopped training and that model
+    /// validated better.
+    pub kept: String,
     /// Seconds spent in the learner.
     pub train_seconds: f64,
-    /// Exact match of greedy decoding on the held-out test split (or validation if there is no test split).
+    /// Greedy decoding of the held-out test split (or validation if there is no test split) with
+    /// the saved `model.bpk`, computed exactly as `transduce eval` computes it.
     pub test: EvalReport,
+}
+
+/// How training shows its progress.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Dashboard {
+    /// burn-train's terminal dashboard when stdout is a terminal, one line per epoch otherwise.
+    #[default]
+    Auto,
+    /// One line of metrics per epoch, even at a terminal.
+    Lines,
+}
+
+/// The number of sentence pairs in each split.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub struct SplitSizes {
+    /// Training pairs (after `max_sentence_len`).
+    pub train: usize,
+    /// Validation pairs.
+    pub valid: usize,
+    /// Test pairs.
+    pub test: usize,
 }
 
 /// Trains `config.model` on `data` on `device` and fills `artifact_dir`.
@@ -69,7 +97,13 @@ pub fn train(
     device: &Device,
     artifact_dir: &Path,
 ) -> Result<TrainReport, TrainError> {
-    train_on_devices(config, data, std::slice::from_ref(device), artifact_dir)
+    train_on_devices(
+        config,
+        data,
+        std::slice::from_ref(device),
+        artifact_dir,
+        Dashboard::Auto,
+    )
 }
 
 /// [`train`] with data parallelism over several devices (burn-train's multi-device strategy:
@@ -80,6 +114,7 @@ pub fn train_on_devices(
     data: &Prepared,
     devices: &[Device],
     artifact_dir: &Path,
+    dashboard: Dashboard,
 ) -> Result<TrainReport, TrainError> {
     if devices.is_empty() {
         return Err(TrainError::Input("no device to train on".into()));
@@ -91,7 +126,7 @@ pub fn train_on_devices(
     }
     std::fs::create_dir_all(artifact_dir).map_err(|e| TrainError::artifact(artifact_dir, e))?;
     write_inputs(config, data, artifact_dir)?;
-    run(config, data, devices, artifact_dir, None)
+    run(config, data, devices, artifact_dir, None, dashboard)
 }
 
 /// Continues an interrupted run in `artifact_dir` (Ctrl-C, `kill -9`, a time budget) from its
@@ -101,6 +136,7 @@ pub fn resume(
     artifact_dir: &Path,
     device: &Device,
     epochs: Option<usize>,
+    dashboard: Dashboard,
 ) -> Result<TrainReport, TrainError> {
     let artifact = Artifact::open(artifact_dir)?;
     let mut config = artifact.config.clone();
@@ -108,6 +144,13 @@ pub fn resume(
         config.training.epochs = epochs;
     }
     config.training.validate()?;
+    config.data.validate()?;
+    config.model.validate().map_err(|e| {
+        TrainError::artifact(
+            artifact_dir.join(files::CONFIG),
+            format!("the saved model config is invalid: {e}"),
+        )
+    })?;
     let checkpoints = artifact_dir.join("checkpoint");
     let epoch = latest_complete(&checkpoints).ok_or_else(|| {
         TrainError::artifact(
@@ -121,12 +164,14 @@ pub fn resume(
             config.training.epochs
         )));
     }
-    // The same seed gives the same splits; the saved vocabularies and tokenizers are reused.
-    let (splits, _) = config.data.load(config.training.seed)?;
-    let data = Prepared {
-        splits,
-        codec: artifact.codec,
-    };
+    // The same seed gives the same splits, filtered exactly as the original run filtered them
+    // with its saved tokenizers and vocabularies.
+    let (data, _) = config
+        .data
+        .prepare_with_codec(config.training.seed, artifact.codec)?;
+    if let Some(max_len) = config.model.max_len() {
+        check_lengths(&data, max_len)?;
+    }
     write_atomic(
         &artifact_dir.join(files::CONFIG),
         serde_json::to_string_pretty(&config).expect("configs serialise"),
@@ -137,6 +182,7 @@ pub fn resume(
         std::slice::from_ref(device),
         artifact_dir,
         Some(epoch),
+        dashboard,
     )
 }
 
@@ -169,12 +215,15 @@ fn run(
     devices: &[Device],
     artifact_dir: &Path,
     resume_from: Option<usize>,
+    dashboard: Dashboard,
 ) -> Result<TrainReport, TrainError> {
     let device = &devices[0];
     let training = &config.training;
     device.seed(training.seed);
     let train_device = device.clone().autodiff();
     let (model, pretrained) = load_pretrained(config, data, config.model.init(&train_device))?;
+    // Dropout draws from a stream that restarts at every epoch from (seed, epoch).
+    train_device.seed(epoch_seed(training.seed, resume_from.unwrap_or(0)));
     let n_params = model.num_params();
     let trainee = Seq2SeqTrainee {
         model,
@@ -188,23 +237,32 @@ fn run(
         bucket: training.bucket,
     };
     // Batches are formed once; the loader shuffles their order every epoch.
-    let loader = |pairs: &[transduce_data::Pair], shuffle: bool| {
+    // Batches are formed once; the training batches are visited in an order that depends only
+    // on the seed and the epoch, so a resumed run sees exactly what an uninterrupted one would.
+    let epoch = Arc::new(AtomicUsize::new(resume_from.unwrap_or(0)));
+    let batches = |pairs: &[transduce_data::Pair]| -> Vec<Vec<BatchItem>> {
         let examples = data.codec.examples(pairs);
-        let batches: Vec<Vec<Example>> = plan
-            .batches(&examples, training.seed)
+        plan.batches(&examples, training.seed)
             .into_iter()
-            .map(|batch| batch.into_iter().map(|i| examples[i].clone()).collect())
-            .collect();
-        let builder = DataLoaderBuilder::new(Seq2SeqBatcher).batch_size(1);
-        let builder = if shuffle {
-            builder.shuffle(training.seed)
-        } else {
-            builder
-        };
-        builder.build(InMemDataset::new(batches))
+            .map(|batch| {
+                batch
+                    .into_iter()
+                    .map(|i| (examples[i].clone(), pairs[i].tgt.clone()))
+                    .collect()
+            })
+            .collect()
     };
-    let train_loader = loader(&data.splits.train, true);
-    let valid_loader = loader(&data.splits.valid, false);
+    let train_loader =
+        DataLoaderBuilder::new(TrainBatcher)
+            .batch_size(1)
+            .build(EpochShuffled::new(
+                batches(&data.splits.train),
+                training.seed,
+                epoch.clone(),
+            ));
+    let valid_loader = DataLoaderBuilder::new(TrainBatcher)
+        .batch_size(1)
+        .build(InMemDataset::new(batches(&data.splits.valid)));
 
     let grad_clipping = (training.grad_clip > 0.0)
         .then_some(GradientClippingConfig::Norm(training.grad_clip as f32));
@@ -216,7 +274,18 @@ fn run(
         .init();
     // The Transformer follows the paper's schedule; recurrent models a constant rate that the
     // monitor halves when validation stops improving.
-    let lr_scale = Arc::new(Mutex::new(1.0));
+    let checkpoints = artifact_dir.join("checkpoint");
+    let restored = match resume_from {
+        Some(epoch) => RunState::load(&checkpoints, epoch)?,
+        None => RunState {
+            monitor_best: None,
+            plateau_since: 0,
+            lr_scale: 1.0,
+            keep_best: None,
+        },
+    };
+    let lr_scale = Arc::new(Mutex::new(restored.lr_scale));
+    let keep_best = Arc::new(Mutex::new(RunState::unpack(restored.keep_best)));
     let plateau = training.schedule(&config.model) == Schedule::Plateau;
     let schedule: ModuleLrScheduler = if plateau {
         PlateauLr {
@@ -233,13 +302,15 @@ fn run(
             .map_err(TrainError::Training)?
     };
 
-    let checkpoints = artifact_dir.join("checkpoint");
     let codec = Arc::new(data.codec.clone());
-    let bleu = TranslationMetric::new(TranslationScore::Bleu, codec.clone());
+    let tokenize = training.bleu_tokenize(&config.data);
+    let bleu = TranslationMetric::new(TranslationScore::Bleu, codec.clone(), tokenize);
     // Keep the latest checkpoint and the best by validation BLEU (then loss).
     let checkpointing = ComposedCheckpointingStrategy::builder()
         .add(KeepLastNCheckpoints::new(1))
-        .add(KeepBest::default())
+        .add(KeepBest {
+            best: keep_best.clone(),
+        })
         .build();
     let mut supervised =
         SupervisedTraining::<Seq2SeqTrainee>::new(artifact_dir, train_loader, valid_loader)
@@ -253,8 +324,13 @@ fn run(
             .metric_valid_numeric(TranslationMetric::new(
                 TranslationScore::Chrf,
                 codec.clone(),
+                tokenize,
             ))
-            .metric_valid_numeric(TranslationMetric::new(TranslationScore::ExactMatch, codec))
+            .metric_valid_numeric(TranslationMetric::new(
+                TranslationScore::ExactMatch,
+                codec,
+                tokenize,
+            ))
             .metric_train_numeric(LearningRateMetric::new())
             .with_custom_checkpointers(
                 AtomicFileCheckpointer::new(&checkpoints, "model"),
@@ -275,19 +351,26 @@ fn run(
     let stop_reason = Arc::new(Mutex::new(None));
     supervised = supervised.early_stopping(Monitor {
         patience: training.patience,
-        best: None,
+        best: RunState::unpack(restored.monitor_best),
         reason: stop_reason.clone(),
         plateau: plateau.then(|| Plateau {
             patience: training.plateau_patience,
             factor: training.plateau_factor,
             scale: lr_scale.clone(),
-            since: 0,
+            since: restored.plateau_since,
+        }),
+        keep_best,
+        state_dir: Some(checkpoints.clone()),
+        epoch: Some(EpochClock {
+            epoch: epoch.clone(),
+            device: train_device.clone(),
+            seed: training.seed,
         }),
     });
     let budget = training
         .time_budget
         .map(|seconds| TimeBudget::start(seconds, supervised.interrupter()));
-    if !std::io::stdout().is_terminal() {
+    if dashboard == Dashboard::Lines || !std::io::stdout().is_terminal() {
         supervised = supervised.renderer(Box::new(EpochLineRenderer::default()));
     }
     let started = Instant::now();
@@ -322,12 +405,10 @@ fn run(
             }
             _ => Some(e),
         });
-    let translator = |model| Translator {
-        model,
-        codec: data.codec.clone(),
-        device: device.clone(),
-        batch_size: 256,
-        beam_width: 1,
+    let translator = |model| {
+        Translator::new(model, data.codec.clone(), device.clone())
+            .with_normalization(config.data.normalization())
+            .with_bleu_tokenize(tokenize)
     };
     // Candidates: the best checkpoint, and the model where a time budget interrupted training
     // (its last, partial epoch was neither validated nor checkpointed).
@@ -339,14 +420,17 @@ fn run(
             teacher_forcing: training.teacher_forcing,
         };
         candidates.push((
-            best.epoch,
+            format!("epoch {}", best.epoch),
             load_record(trainee, &checkpoint_of(best.epoch))?.model,
         ));
     }
     if budget_hit {
-        candidates.push((epochs.len() + 1, result.model.model));
+        candidates.push((
+            format!("interrupted epoch {} (partial)", epochs.len() + 1),
+            result.model.model,
+        ));
     }
-    let (best_epoch, model) = match candidates.len() {
+    let (kept, model) = match candidates.len() {
         0 => {
             return Err(TrainError::Training(
                 "no epoch completed and no checkpoint was kept".into(),
@@ -356,10 +440,10 @@ fn run(
         _ => {
             // Compare them on the validation split by decoding.
             let mut scored = Vec::new();
-            for (epoch, model) in candidates {
+            for (name, model) in candidates {
                 let t = translator(model);
                 let (r, _) = t.evaluate(&data.splits.valid)?;
-                scored.push(((r.bleu, r.chrf, r.exact_match), epoch, t.model));
+                scored.push(((r.bleu, r.chrf, r.exact_match), name, t.model));
             }
             let best = scored
                 .into_iter()
@@ -369,19 +453,24 @@ fn run(
         }
     };
     save_weights(&model, &artifact_dir.join(files::MODEL))?;
-    let translator = translator(model);
-    let held_out = if data.splits.test.is_empty() {
-        &data.splits.valid
-    } else {
-        &data.splits.test
-    };
-    let (test, _) = translator.evaluate(held_out)?;
+    drop(model);
+    // The report describes the saved model, read back and scored by the code `eval` runs.
+    let artifact = Artifact::open(artifact_dir)?;
+    let (test, _) = artifact
+        .translator(device)?
+        .evaluate(&artifact.held_out_pairs()?)?;
     let report = TrainReport {
         arch: config.model.arch().to_string(),
         n_params,
+        pairs: SplitSizes {
+            train: data.splits.train.len(),
+            valid: data.splits.valid.len(),
+            test: data.splits.test.len(),
+        },
         pretrained,
         epochs: epochs.len(),
-        best_epoch,
+        best_epoch: best.map(|b| b.epoch),
+        kept,
         stopped,
         train_seconds,
         test,
@@ -494,10 +583,13 @@ fn better(a: (f64, f64), b: (f64, f64)) -> bool {
     a.0 > b.0 || (a.0 == b.0 && a.1 < b.1)
 }
 
+/// An epoch and its validation `(BLEU, loss)`.
+type Scored = (usize, (f64, f64));
+
 /// Keeps the checkpoint of the best epoch so far by validation BLEU, then validation loss.
 #[derive(Default)]
 struct KeepBest {
-    best: Option<(usize, (f64, f64))>,
+    best: Arc<Mutex<Option<Scored>>>,
 }
 
 impl CheckpointingStrategy for KeepBest {
@@ -512,10 +604,11 @@ impl CheckpointingStrategy for KeepBest {
                 .unwrap_or(f64::NAN)
         };
         let score = (read(TranslationScore::Bleu.name()), read("Loss"));
-        match self.best {
-            Some((_, best)) if !better(score, best) => Vec::new(),
+        let mut best = self.best.lock().expect("not poisoned");
+        match *best {
+            Some((_, b)) if !better(score, b) => Vec::new(),
             previous => {
-                self.best = Some((epoch, score));
+                *best = Some((epoch, score));
                 let mut actions = vec![CheckpointingAction::Save];
                 if let Some((old, _)) = previous {
                     actions.insert(0, CheckpointingAction::Delete(old));
@@ -531,9 +624,125 @@ impl CheckpointingStrategy for KeepBest {
 #[derive(Clone)]
 struct Monitor {
     patience: Option<usize>,
-    best: Option<(usize, (f64, f64))>,
+    best: Option<Scored>,
     reason: Arc<Mutex<Option<String>>>,
     plateau: Option<Plateau>,
+    /// The best checkpoint that [`KeepBest`] tracks, saved with the monitor's own state.
+    keep_best: Arc<Mutex<Option<Scored>>>,
+    /// Where the state of each epoch is written (`state-<epoch>.json`), for `--resume`.
+    state_dir: Option<std::path::PathBuf>,
+    /// Moves the batch order and the dropout stream on to the next epoch.
+    epoch: Option<EpochClock>,
+}
+
+/// What changes from one epoch to the next: the training batches' order and the dropout stream,
+/// both derived from (seed, epoch) only.
+#[derive(Clone)]
+struct EpochClock {
+    epoch: Arc<AtomicUsize>,
+    device: Device,
+    seed: u64,
+}
+
+/// The seed of an epoch's random stream.
+fn epoch_seed(seed: u64, epoch: usize) -> u64 {
+    splitmix(seed ^ (epoch as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15))
+}
+
+/// SplitMix64: a well-mixed 64-bit value from any input.
+fn splitmix(x: u64) -> u64 {
+    let mut z = x.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
+/// Training batches in an order that depends only on the seed and the epoch (burn's own shuffle
+/// continues a random stream, which a resumed run would restart).
+struct EpochShuffled {
+    batches: Vec<Vec<BatchItem>>,
+    seed: u64,
+    epoch: Arc<AtomicUsize>,
+    order: Mutex<(usize, Vec<usize>)>,
+}
+
+impl EpochShuffled {
+    fn new(batches: Vec<Vec<BatchItem>>, seed: u64, epoch: Arc<AtomicUsize>) -> Self {
+        EpochShuffled {
+            batches,
+            seed,
+            epoch,
+            order: Mutex::new((usize::MAX, Vec::new())),
+        }
+    }
+
+    /// A Fisher-Yates permutation of the batches for `epoch` (0-based).
+    fn permutation(&self, epoch: usize) -> Vec<usize> {
+        let mut order: Vec<usize> = (0..self.batches.len()).collect();
+        let mut state = epoch_seed(self.seed, epoch);
+        for i in (1..order.len()).rev() {
+            state = splitmix(state);
+            order.swap(i, (state % (i as u64 + 1)) as usize);
+        }
+        order
+    }
+}
+
+impl Dataset<Vec<BatchItem>> for EpochShuffled {
+    fn get(&self, index: usize) -> Result<Vec<BatchItem>, DatasetError> {
+        let epoch = self.epoch.load(Ordering::Relaxed);
+        let mut order = self.order.lock().expect("not poisoned");
+        if order.0 != epoch {
+            *order = (epoch, self.permutation(epoch));
+        }
+        // Out of range panics, as the `Dataset` contract says.
+        Ok(self.batches[order.1[index]].clone())
+    }
+
+    fn len(&self) -> usize {
+        self.batches.len()
+    }
+}
+
+/// An epoch and its validation `(BLEU, loss)` as saved (`null` for NaN).
+pub type SavedScore = Option<(usize, (Option<f64>, Option<f64>))>;
+
+/// What burn-train's checkpoints do not hold and a resumed run needs to continue exactly: the
+/// early-stopping monitor's best epoch, the reduce-on-plateau count and scale, and the best
+/// checkpoint. Written after every epoch as `checkpoint/state-<epoch>.json`.
+#[derive(Clone, Debug, PartialEq, Serialize, serde::Deserialize)]
+pub struct RunState {
+    /// The monitor's best epoch and its validation `(BLEU, loss)` (null for NaN).
+    pub monitor_best: SavedScore,
+    /// Epochs since the plateau schedule last saw an improvement or reduced the rate.
+    pub plateau_since: usize,
+    /// The factor the plateau schedule applies to the learning rate.
+    pub lr_scale: f64,
+    /// The best checkpoint's epoch and validation `(BLEU, loss)`.
+    pub keep_best: SavedScore,
+}
+
+impl RunState {
+    /// The path of epoch `epoch`'s state in a checkpoint directory.
+    pub fn path(dir: &Path, epoch: usize) -> std::path::PathBuf {
+        dir.join(format!("state-{epoch}.json"))
+    }
+
+    fn pack(s: Option<Scored>) -> SavedScore {
+        let finite = |x: f64| (!x.is_nan()).then_some(x);
+        s.map(|(e, (b, l))| (e, (finite(b), finite(l))))
+    }
+
+    fn unpack(s: SavedScore) -> Option<Scored> {
+        s.map(|(e, (b, l))| (e, (b.unwrap_or(f64::NAN), l.unwrap_or(f64::NAN))))
+    }
+
+    /// Reads epoch `epoch`'s state.
+    pub fn load(dir: &Path, epoch: usize) -> Result<Self, TrainError> {
+        let path = Self::path(dir, epoch);
+        let text = std::fs::read_to_string(&path).map_err(|e| TrainError::artifact(&path, e))?;
+        serde_json::from_str(&text).map_err(|e| TrainError::artifact(&path, e))
+    }
 }
 
 /// Reduce-on-plateau: multiplies the learning rate by `factor` after `patience` epochs without
@@ -575,6 +784,16 @@ impl EarlyStoppingStrategy for Monitor {
             read("Loss", Split::Valid),
             read(TranslationScore::Bleu.name(), Split::Valid),
         );
+        if let Some(clock) = &self.epoch {
+            clock.epoch.store(epoch, Ordering::Relaxed);
+            clock.device.seed(epoch_seed(clock.seed, epoch));
+        }
+        if let Some(dir) = &self.state_dir {
+            let state = serde_json::to_string_pretty(&self.state()).expect("states serialise");
+            if let Err(e) = write_atomic(&RunState::path(dir, epoch), state) {
+                log::error!("cannot save the training state of epoch {epoch}: {e}");
+            }
+        }
         let stop = reason.is_some();
         if stop {
             *self.reason.lock().expect("not poisoned") = reason;
@@ -584,6 +803,19 @@ impl EarlyStoppingStrategy for Monitor {
 }
 
 impl Monitor {
+    /// The state to save after an epoch.
+    fn state(&self) -> RunState {
+        RunState {
+            monitor_best: RunState::pack(self.best),
+            plateau_since: self.plateau.as_ref().map_or(0, |p| p.since),
+            lr_scale: self
+                .plateau
+                .as_ref()
+                .map_or(1.0, |p| *p.scale.lock().expect("not poisoned")),
+            keep_best: RunState::pack(*self.keep_best.lock().expect("not poisoned")),
+        }
+    }
+
     /// Takes an epoch's losses and validation BLEU; returns why training must stop, if it must.
     fn observe(
         &mut self,
@@ -776,6 +1008,9 @@ mod tests {
                 scale: scale.clone(),
                 since: 0,
             }),
+            keep_best: Arc::default(),
+            state_dir: None,
+            epoch: None,
         };
         let lr = || *scale.lock().unwrap();
         assert_eq!(monitor.observe(1, Some(2.0), Some(2.0), Some(10.0)), None);
@@ -797,6 +1032,9 @@ mod tests {
             best: None,
             reason: Arc::new(Mutex::new(None)),
             plateau: None,
+            keep_best: Arc::default(),
+            state_dir: None,
+            epoch: None,
         };
         let stop = monitor
             .observe(1, Some(f64::NAN), Some(1.0), Some(0.0))
