@@ -1,6 +1,6 @@
 //! The `transduce` command: train, translate, evaluate.
 
-use std::io::{BufRead, BufWriter, Write};
+use std::io::{BufRead, BufWriter, IsTerminal, Write};
 use std::path::Path;
 
 use anyhow::{Context, bail};
@@ -255,7 +255,7 @@ fn run_train(args: TrainArgs) -> anyhow::Result<()> {
             args.device
         );
         let report = resume(dir, &device, args.epochs, dashboard)?;
-        print_report(&report, dir);
+        print_report(&report, dir, dashboard);
         return Ok(());
     }
     let file = match &args.config {
@@ -308,11 +308,15 @@ fn run_train(args: TrainArgs) -> anyhow::Result<()> {
         );
     }
     let report = train_on_devices(&config, &prepared, &devices, &args.artifact_dir, dashboard)?;
-    print_report(&report, &args.artifact_dir);
+    print_report(&report, &args.artifact_dir, dashboard);
     Ok(())
 }
 
-fn print_report(report: &TrainReport, artifact_dir: &Path) {
+fn print_report(report: &TrainReport, artifact_dir: &Path, dashboard: Dashboard) {
+    // The dashboard's screen is gone once training ends: leave the epochs' figures behind.
+    if dashboard == Dashboard::Auto && std::io::stdout().is_terminal() {
+        print_epochs(artifact_dir);
+    }
     if let Some(reason) = &report.stopped {
         println!("stopped early: {reason}");
     }
@@ -398,6 +402,35 @@ fn run_translate(args: TranslateArgs) -> anyhow::Result<()> {
     }
     out.flush()?;
     Ok(())
+}
+
+/// One line per epoch from `metrics.csv`: validation loss and scores, and the learning rate.
+fn print_epochs(artifact_dir: &Path) {
+    let Ok(csv) = std::fs::read_to_string(artifact_dir.join("metrics.csv")) else {
+        return;
+    };
+    let mut lines = csv.lines();
+    let header: Vec<&str> = lines.next().unwrap_or_default().split(',').collect();
+    let column = |row: &[&str], name: &str| -> f64 {
+        header
+            .iter()
+            .position(|h| *h == name)
+            .and_then(|i| row.get(i)?.parse().ok())
+            .unwrap_or(f64::NAN)
+    };
+    for line in lines {
+        let row: Vec<&str> = line.split(',').collect();
+        println!(
+            "epoch {} | train loss {:.4} | valid loss {:.4}, BLEU {:.2}, chrF {:.2}, exact match {:.2}% | lr {:.2e}",
+            row.first().unwrap_or(&"?"),
+            column(&row, "train_loss"),
+            column(&row, "valid_loss"),
+            column(&row, "valid_bleu"),
+            column(&row, "valid_chrf"),
+            column(&row, "valid_exact_match"),
+            column(&row, "learning_rate"),
+        );
+    }
 }
 
 /// Warns once on stderr when the input holds tokens the model's vocabulary does not have (they

@@ -627,6 +627,19 @@ fn a_killed_run_resumes_from_its_last_checkpoint() {
 
     let out = transduce(&["train", "--resume", dir_s, "--device", "flex"], None);
     assert_fails_with(&out, "already completed 6 of 6 epochs");
+    // A damaged saved model config is an error naming the file, not a panic.
+    let config_path = dir.join("config.json");
+    let mut config: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&config_path).unwrap()).unwrap();
+    config["model"]["n_heads"] = serde_json::json!(3);
+    std::fs::write(&config_path, config.to_string()).unwrap();
+    let out = transduce(
+        &[
+            "train", "--resume", dir_s, "--epochs", "8", "--device", "flex",
+        ],
+        None,
+    );
+    assert_fails_with(&out, "config.json: the saved model config is invalid");
     let out = transduce(
         &[
             "train",

@@ -69,6 +69,10 @@ fn a_terminal_gets_the_dashboard_and_no_debug_dumps() {
         "the dashboard never closed:\n{out}"
     );
     assert!(out.contains("done: 2 epochs"), "{out}");
+    // The epochs' figures stay on the screen after the dashboard closes.
+    let after = &out[out.rfind("\u{1b}[?1049l").unwrap()..];
+    assert!(after.contains("epoch 1 | train loss"), "{after}");
+    assert!(after.contains("epoch 2 | train loss"), "{after}");
 }
 
 #[test]
