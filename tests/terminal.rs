@@ -44,20 +44,21 @@ fn run_in_pty(args: &[&str]) -> (bool, String) {
     )
 }
 
-#[test]
-fn a_terminal_gets_the_dashboard_and_no_debug_dumps() {
+/// `train` on the quick config at a terminal, with `extra` flags; all it wrote.
+fn train_in_pty(extra: &[&str]) -> String {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("run");
-    let (ok, out) = run_in_pty(&[
-        "train",
-        "--config",
-        QUICK,
-        "--device",
-        "flex",
-        "--artifact-dir",
-        dir.to_str().unwrap(),
-    ]);
+    let mut args = vec!["train", "--config", QUICK, "--device", "flex"];
+    args.extend(extra);
+    args.extend(["--artifact-dir", dir.to_str().unwrap()]);
+    let (ok, out) = run_in_pty(&args);
     assert!(ok, "training failed at a terminal:\n{out}");
+    out
+}
+
+#[test]
+fn a_terminal_gets_the_dashboard_and_no_debug_dumps() {
+    let out = train_in_pty(&[]);
     assert!(
         !out.contains("ProgressSnapshot"),
         "debug dumps at a terminal:\n{out}"
@@ -77,19 +78,7 @@ fn a_terminal_gets_the_dashboard_and_no_debug_dumps() {
 
 #[test]
 fn no_tui_prints_one_line_per_epoch_at_a_terminal() {
-    let tmp = tempfile::tempdir().unwrap();
-    let dir = tmp.path().join("run");
-    let (ok, out) = run_in_pty(&[
-        "train",
-        "--config",
-        QUICK,
-        "--device",
-        "flex",
-        "--no-tui",
-        "--artifact-dir",
-        dir.to_str().unwrap(),
-    ]);
-    assert!(ok, "training failed at a terminal:\n{out}");
+    let out = train_in_pty(&["--no-tui"]);
     assert!(!out.contains("ProgressSnapshot"), "{out}");
     assert!(!out.contains("\u{1b}[?1049h"), "the dashboard ran:\n{out}");
     assert!(out.contains("epoch 1/2 | train Loss"), "{out}");
