@@ -34,6 +34,8 @@ pub enum Command {
     Data(DataCmdArgs),
     /// Corpus BLEU and chrF of a hypothesis file against a reference file, as sacreBLEU computes them.
     Score(ScoreArgs),
+    /// Training and decoding speed on fixed workloads (compare with bench/pytorch_bench.py).
+    Bench(BenchArgs),
 }
 
 #[derive(clap::Args, Debug)]
@@ -52,6 +54,26 @@ pub struct ScoreArgs {
     #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u8).range(0..=6))]
     pub chrf_word_order: u8,
     /// Print a JSON object (`bleu`, `chrf`, `n`, the signatures, and BLEU's parts) instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct BenchArgs {
+    /// Workloads, comma-separated: w1 (Transformer 3+3, d_model 256), w2 (LSTM 512 with Luong
+    /// dot attention and input feeding), gru, bahdanau, big (Transformer base, batch 64).
+    #[arg(long, value_delimiter = ',', default_value = "w1,w2")]
+    pub workload: Vec<String>,
+    /// Backend: flex, ndarray, wgpu, cuda or auto.
+    #[arg(long, default_value = "auto")]
+    pub device: DeviceSpec,
+    /// Training steps measured (the median is reported), after the warm-up steps.
+    #[arg(long, default_value_t = 10)]
+    pub steps: usize,
+    /// Training steps run first and not measured.
+    #[arg(long, default_value_t = 2)]
+    pub warmup: usize,
+    /// Print one JSON object per workload.
     #[arg(long)]
     pub json: bool,
 }

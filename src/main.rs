@@ -6,8 +6,9 @@ use std::path::Path;
 use anyhow::{Context, bail};
 use clap::Parser;
 use serde_json::json;
+use transduce::bench::Workload;
 use transduce::cli::{
-    Cli, Command, DataCmdArgs, EvalArgs, ScoreArgs, SplitArg, TrainArgs, TranslateArgs,
+    BenchArgs, Cli, Command, DataCmdArgs, EvalArgs, ScoreArgs, SplitArg, TrainArgs, TranslateArgs,
 };
 use transduce::config::{read_config_file, resolve};
 use transduce::device::DeviceSpec;
@@ -26,6 +27,7 @@ fn main() -> anyhow::Result<()> {
         Command::Eval(args) => run_eval(args),
         Command::Data(args) => run_data(args),
         Command::Score(args) => run_score(args),
+        Command::Bench(args) => run_bench(args),
     }
 }
 
@@ -51,6 +53,42 @@ fn read_lines(path: &Path) -> anyhow::Result<Vec<String>> {
             })
         })
         .collect()
+}
+
+fn run_bench(args: BenchArgs) -> anyhow::Result<()> {
+    if args.steps == 0 {
+        bail!("--steps must be at least 1");
+    }
+    let workloads = args
+        .workload
+        .iter()
+        .map(|name| Workload::named(name))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let device = args.device.device().map_err(anyhow::Error::msg)?;
+    let name = args.device.to_string();
+    for w in &workloads {
+        let r = transduce::bench::run(w, &device, &name, args.warmup, args.steps);
+        if args.json {
+            println!("{}", serde_json::to_string(&r)?);
+        } else {
+            println!(
+                "{} on {}: train step {:.3}s ({:.0} tokens/s) | greedy {:.3}s ({:.0} tokens/s) | beam 4 {:.3}s ({:.0} tokens/s){} | peak RSS {:.0} MiB",
+                r.workload,
+                r.device,
+                r.train_step_s,
+                r.train_tokens_per_s,
+                r.greedy_s,
+                r.greedy_tokens_per_s,
+                r.beam4_s,
+                r.beam4_tokens_per_s,
+                r.greedy_uncached_s
+                    .map(|s| format!(" | greedy without cache {s:.3}s"))
+                    .unwrap_or_default(),
+                r.peak_rss_mb
+            );
+        }
+    }
+    Ok(())
 }
 
 fn run_score(args: ScoreArgs) -> anyhow::Result<()> {

@@ -1106,3 +1106,45 @@ fn a_killed_recurrent_run_resumes_with_its_schedule_and_trackers() {
     assert_eq!(a["best_epoch"], b["best_epoch"]);
     assert_eq!(a["kept"], b["kept"]);
 }
+
+/// `transduce bench --workload w1|w2 --json` prints one object per workload with the keys other
+/// tools read (the figures themselves belong to the benchmark, not to tests).
+#[test]
+fn bench_prints_the_json_contract() {
+    let out = transduce(
+        &[
+            "bench",
+            "--workload",
+            "w1,w2",
+            "--json",
+            "--device",
+            "flex",
+            "--steps",
+            "1",
+            "--warmup",
+            "0",
+        ],
+        None,
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let lines: Vec<serde_json::Value> = text(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 2);
+    for (json, name) in lines.iter().zip(["w1", "w2"]) {
+        assert_eq!(json["workload"], name);
+        assert_eq!(json["device"], "flex");
+        for key in [
+            "train_step_s",
+            "train_tokens_per_s",
+            "greedy_s",
+            "beam4_s",
+            "peak_rss_mb",
+        ] {
+            assert!(json[key].as_f64().is_some_and(|v| v > 0.0), "{key}: {json}");
+        }
+    }
+    let out = transduce(&["bench", "--workload", "w9"], None);
+    assert_fails_with(&out, "unknown workload \"w9\"");
+}

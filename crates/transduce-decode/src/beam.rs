@@ -23,6 +23,9 @@ pub struct BeamConfig {
     pub max_len: usize,
     /// Exponent of the length normalisation (0 = raw log-probability). Default: 1.0
     pub length_penalty: f32,
+    /// Shortest output: `<eos>` is not allowed before this many tokens (fairseq's `--min-len`;
+    /// benchmarks set it to `max_len` to decode a fixed number of steps). Default: 0
+    pub min_len: usize,
 }
 
 impl BeamConfig {
@@ -32,6 +35,7 @@ impl BeamConfig {
             width,
             max_len,
             length_penalty: 1.0,
+            min_len: 0,
         }
     }
 
@@ -136,7 +140,12 @@ pub fn beam_search_with_limits<M: Seq2Seq>(
                 let mut best: Vec<usize> = (0..vocab).collect();
                 let take = (k + 1).min(vocab);
                 best.select_nth_unstable_by(take - 1, |&x, &y| row[y].total_cmp(&row[x]));
-                candidates.extend(best[..take].iter().map(|&v| (hyp.score + row[v], j, v)));
+                candidates.extend(
+                    best[..take]
+                        .iter()
+                        .filter(|&&v| v != EOS || step >= config.min_len)
+                        .map(|&v| (hyp.score + row[v], j, v)),
+                );
             }
             candidates.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)).then(a.2.cmp(&b.2)));
 
@@ -206,6 +215,7 @@ mod tests {
             width: 1,
             max_len,
             length_penalty: penalty,
+            min_len: 0,
         };
         let mut best: (Vec<usize>, f32, f32) = (vec![], f32::NEG_INFINITY, f32::NEG_INFINITY);
         let mut frontier: Vec<(Vec<usize>, f32)> = vec![(vec![], 0.0)];
@@ -275,6 +285,7 @@ mod tests {
                     width: 40,
                     max_len: 2,
                     length_penalty: 0.0,
+                    min_len: 0,
                 },
             )[0];
             let (tokens, score) = brute_force(&model, 2, 0.0);
@@ -303,6 +314,7 @@ mod tests {
                     width: 4,
                     max_len: 5,
                     length_penalty: 0.0,
+                    min_len: 0,
                 },
             );
             for (g, b) in g.iter().zip(&b) {
@@ -366,6 +378,7 @@ mod tests {
                     width,
                     max_len: 3,
                     length_penalty: penalty,
+                    min_len: 0,
                 };
                 let hyp = &beam_search(&model, src.clone(), mask.clone(), &config)[0];
                 assert_eq!(hyp.tokens, vec![4, 5, 6], "width {width}");
@@ -383,5 +396,18 @@ mod tests {
         let g = &greedy(&model, src, mask, 3)[0];
         assert_eq!(g.tokens, vec![4, 5, 6]);
         assert!((g.score - expected).abs() < 1e-4);
+    }
+
+    #[test]
+    fn min_len_defers_eos() {
+        // The chain prefers <eos> after one token; with min_len 4 the search must go on.
+        let model = TableModel::chain(8, &[(2, 5), (5, EOS)]);
+        let (src, mask) = model.source(&[2]);
+        let config = BeamConfig {
+            min_len: 4,
+            ..BeamConfig::new(2, 6)
+        };
+        let hyp = &beam_search(&model, src, mask, &config)[0];
+        assert!(hyp.tokens.len() >= 4, "{:?}", hyp.tokens);
     }
 }

@@ -1,0 +1,353 @@
+//! `transduce bench`: training and decoding speed on fixed workloads, comparable with the PyTorch
+//! reference in `bench/pytorch_bench.py`, which builds the same models at the same sizes and prints
+//! the same JSON.
+//!
+//! Every workload trains on random batches of 32 sentence pairs (64 for `big`) whose source and
+//! target lengths are drawn from 12–24 tokens (24–48 for `big`) and padded to the longest, over a
+//! vocabulary of 8,000, with one Adam step per batch. Decoding runs exactly as many steps as the
+//! padded target length, on both sides, with no early stop at `<eos>`.
+//!
+//! | workload | model |
+//! |---|---|
+//! | `w1` | Transformer 3+3 layers, d_model 256, 4 heads, d_ff 1024, dropout 0.1 |
+//! | `w2` | LSTM encoder 512 (1 layer, one direction), embeddings 256, LSTM decoder with Luong dot attention and input feeding, no dropout |
+//! | `gru` | Sutskever seq2seq with GRUs of 512, embeddings 256, no dropout |
+//! | `bahdanau` | Bahdanau: bidirectional GRU encoder (2 × 256), GRU decoder 512, additive attention 512, embeddings 256, no dropout |
+//! | `big` | Transformer 6+6 layers, d_model 512, 8 heads, d_ff 2048, dropout 0.1; batch 64, lengths 24–48 |
+
+use std::time::Instant;
+
+use anyhow::bail;
+use burn::optim::{AdamConfig, GradientsParams};
+use burn::prelude::*;
+use serde::Serialize;
+use transduce_data::pad_ids;
+use transduce_decode::{BeamConfig, beam_search_with_limits};
+use transduce_nn::special::{EOS, SOS};
+use transduce_nn::{
+    BahdanauConfig, CellKind, LuongConfig, ModelConfig, RnnSeq2SeqConfig, Score, Seq2Seq,
+    Seq2SeqBatch, TransformerConfig,
+};
+use transduce_train::Seq2SeqTrainee;
+
+/// The workloads, by name.
+pub const WORKLOADS: &[&str] = &["w1", "w2", "gru", "bahdanau", "big"];
+
+const VOCAB: usize = 8000;
+
+/// One workload: a model and the shape of its batches.
+pub struct Workload {
+    /// Its name.
+    pub name: &'static str,
+    /// The model.
+    pub model: ModelConfig,
+    /// Sentence pairs per batch.
+    pub batch_size: usize,
+    /// Shortest and longest sentence.
+    pub lengths: (usize, usize),
+}
+
+impl Workload {
+    /// The workload called `name`.
+    pub fn named(name: &str) -> anyhow::Result<Self> {
+        let rnn = |cell| (cell, 256, 512);
+        let (model, batch_size, lengths) = match name {
+            "w1" => (
+                ModelConfig::Transformer(
+                    TransformerConfig::new(VOCAB, VOCAB)
+                        .with_d_model(256)
+                        .with_n_heads(4)
+                        .with_d_ff(1024)
+                        .with_n_encoder_layers(3)
+                        .with_n_decoder_layers(3)
+                        .with_dropout(0.1)
+                        .with_attention_dropout(0.1)
+                        .with_embedding_dropout(0.1),
+                ),
+                32,
+                (12, 24),
+            ),
+            "w2" => {
+                let (cell, d_embedding, d_hidden) = rnn(CellKind::Lstm);
+                (
+                    ModelConfig::Luong(
+                        LuongConfig::new(VOCAB, VOCAB)
+                            .with_cell(cell)
+                            .with_score(Score::Dot)
+                            .with_input_feeding(true)
+                            .with_d_embedding(d_embedding)
+                            .with_d_hidden(d_hidden)
+                            .with_bidirectional(false)
+                            .with_dropout(0.0),
+                    ),
+                    32,
+                    (12, 24),
+                )
+            }
+            "gru" => {
+                let (cell, d_embedding, d_hidden) = rnn(CellKind::Gru);
+                (
+                    ModelConfig::Seq2seq(
+                        RnnSeq2SeqConfig::new(VOCAB, VOCAB)
+                            .with_cell(cell)
+                            .with_d_embedding(d_embedding)
+                            .with_d_hidden(d_hidden)
+                            .with_dropout(0.0),
+                    ),
+                    32,
+                    (12, 24),
+                )
+            }
+            "bahdanau" => {
+                let (cell, d_embedding, d_hidden) = rnn(CellKind::Gru);
+                (
+                    ModelConfig::Bahdanau(
+                        BahdanauConfig::new(VOCAB, VOCAB)
+                            .with_cell(cell)
+                            .with_d_embedding(d_embedding)
+                            .with_d_hidden(d_hidden)
+                            .with_d_attention(d_hidden)
+                            .with_dropout(0.0),
+                    ),
+                    32,
+                    (12, 24),
+                )
+            }
+            "big" => (
+                ModelConfig::Transformer(
+                    TransformerConfig::preset("base", VOCAB, VOCAB)
+                        .expect("the base preset exists")
+                        .with_attention_dropout(0.1),
+                ),
+                64,
+                (24, 48),
+            ),
+            other => bail!("unknown workload {other:?}; expected one of {WORKLOADS:?}"),
+        };
+        Ok(Workload {
+            name: WORKLOADS
+                .iter()
+                .find(|w| **w == name)
+                .expect("a known name"),
+            model,
+            batch_size,
+            lengths,
+        })
+    }
+}
+
+/// What `bench --json` prints for a workload.
+#[derive(Clone, Debug, Serialize)]
+pub struct BenchReport {
+    /// The workload's name.
+    pub workload: String,
+    /// The device.
+    pub device: String,
+    /// Median seconds of one training step (forward, backward, Adam).
+    pub train_step_s: f64,
+    /// Target tokens (with `<eos>`, without padding) trained on per second.
+    pub train_tokens_per_s: f64,
+    /// Seconds of cached greedy decoding of one batch, a fixed number of steps.
+    pub greedy_s: f64,
+    /// Tokens decoded per second by greedy search.
+    pub greedy_tokens_per_s: f64,
+    /// Seconds of beam search (width 4) of one batch, the same number of steps.
+    pub beam4_s: f64,
+    /// Tokens decoded per second by beam search (one per sentence and step).
+    pub beam4_tokens_per_s: f64,
+    /// Transformers only: greedy decoding that recomputes the whole prefix at every step.
+    pub greedy_uncached_s: Option<f64>,
+    /// Peak resident memory of the process so far, in MiB.
+    pub peak_rss_mb: f64,
+}
+
+/// A deterministic pseudo-random stream (SplitMix64).
+struct Rng(u64);
+
+impl Rng {
+    fn below(&mut self, n: usize) -> usize {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        ((z ^ (z >> 31)) % n as u64) as usize
+    }
+}
+
+/// A random batch of the workload's shape, and its number of target tokens.
+fn random_batch(w: &Workload, seed: u64, device: &Device) -> (Seq2SeqBatch, usize) {
+    let mut rng = Rng(seed);
+    let (lo, hi) = w.lengths;
+    let sentence = |rng: &mut Rng| -> Vec<usize> {
+        let len = lo + rng.below(hi - lo + 1);
+        (0..len).map(|_| 4 + rng.below(VOCAB - 4)).collect()
+    };
+    let pairs: Vec<(Vec<usize>, Vec<usize>)> = (0..w.batch_size)
+        .map(|_| (sentence(&mut rng), sentence(&mut rng)))
+        .collect();
+    let tokens = pairs.iter().map(|(_, t)| t.len() + 1).sum();
+    let (src, src_mask_pad) = pad_ids(pairs.iter().map(|(s, _)| s.clone()), device);
+    let (tgt_in, tgt_mask_pad) = pad_ids(
+        pairs
+            .iter()
+            .map(|(_, t)| std::iter::once(SOS).chain(t.iter().copied()).collect()),
+        device,
+    );
+    let (tgt_out, _) = pad_ids(
+        pairs
+            .iter()
+            .map(|(_, t)| t.iter().copied().chain(std::iter::once(EOS)).collect()),
+        device,
+    );
+    let batch = Seq2SeqBatch {
+        src,
+        src_mask_pad,
+        tgt_in,
+        tgt_out,
+        tgt_mask_pad,
+    };
+    (batch, tokens)
+}
+
+fn median(mut xs: Vec<f64>) -> f64 {
+    xs.sort_by(f64::total_cmp);
+    xs[xs.len() / 2]
+}
+
+/// Peak resident memory (Linux `VmHWM`), in MiB; 0 where unknown.
+fn peak_rss_mb() -> f64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("VmHWM:"))
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
+        })
+        .map_or(0.0, |kb| kb / 1024.0)
+}
+
+/// Runs a workload on `device`: `warmup` then `steps` training steps, then decoding.
+pub fn run(
+    w: &Workload,
+    device: &Device,
+    device_name: &str,
+    warmup: usize,
+    steps: usize,
+) -> BenchReport {
+    device.seed(1);
+    let ad = device.clone().autodiff();
+    let mut trainee = Seq2SeqTrainee {
+        model: w.model.init(&ad),
+        label_smoothing: 0.1,
+        teacher_forcing: 1.0,
+    };
+    let mut optim = AdamConfig::new()
+        .with_beta_1(0.9)
+        .with_beta_2(0.98)
+        .with_epsilon(1e-9)
+        .init();
+    let mut times = Vec::new();
+    let mut tokens = 0;
+    for step in 0..warmup + steps {
+        let (batch, n) = random_batch(w, step as u64, &ad);
+        let started = Instant::now();
+        let loss = trainee.forward_loss(batch, 1.0).loss;
+        let grads = GradientsParams::from_grads(loss.backward(), &trainee);
+        trainee = optim.step(1e-4, trainee, grads);
+        // Reading a weight waits for the step to finish on asynchronous backends.
+        let _ = trainee.model.num_params();
+        let _: f32 = loss.into_scalar();
+        if step >= warmup {
+            times.push(started.elapsed().as_secs_f64());
+            tokens = n;
+        }
+    }
+    let train_step_s = median(times);
+
+    let model = trainee.model.valid();
+    let (batch, _) = random_batch(w, 999, device);
+    let steps_out = batch.tgt_in.dims()[1];
+    let sentences = w.batch_size as f64;
+    let greedy_s = time(|| {
+        greedy_fixed(&model, &batch, steps_out);
+    });
+    let beam4_s = time(|| {
+        let config = BeamConfig {
+            min_len: steps_out,
+            ..BeamConfig::new(4, steps_out)
+        };
+        beam_search_with_limits(
+            &model,
+            batch.src.clone(),
+            batch.src_mask_pad.clone(),
+            &config,
+            &vec![steps_out; w.batch_size],
+        );
+    });
+    let greedy_uncached_s = matches!(w.model, ModelConfig::Transformer(_))
+        .then(|| time(|| greedy_uncached(&model, &batch, steps_out)));
+    let decoded = sentences * steps_out as f64;
+    BenchReport {
+        workload: w.name.to_string(),
+        device: device_name.to_string(),
+        train_step_s,
+        train_tokens_per_s: tokens as f64 / train_step_s,
+        greedy_s,
+        greedy_tokens_per_s: decoded / greedy_s,
+        beam4_s,
+        beam4_tokens_per_s: decoded / beam4_s,
+        greedy_uncached_s,
+        peak_rss_mb: peak_rss_mb(),
+    }
+}
+
+fn time(f: impl FnOnce()) -> f64 {
+    let started = Instant::now();
+    f();
+    started.elapsed().as_secs_f64()
+}
+
+/// Greedy decoding of exactly `steps` tokens with the model's cache (the argmax stays on the
+/// device; only the final tokens are read).
+fn greedy_fixed<M: Seq2Seq>(model: &M, batch: &Seq2SeqBatch, steps: usize) -> Vec<i64> {
+    let [batch_size, _] = batch.src.dims();
+    let device = batch.src.device();
+    let memory = model.encode(batch.src.clone(), batch.src_mask_pad.clone());
+    let mut state = model.init_state(&memory);
+    let mut tokens = Tensor::<1, Int>::full([batch_size], SOS as i64, &device);
+    let mut out = Vec::with_capacity(steps);
+    for _ in 0..steps {
+        let step = model.decode_step(&memory, tokens, state);
+        state = step.state;
+        tokens = step.logits.argmax(1).reshape([batch_size]);
+        out.push(tokens.clone());
+    }
+    Tensor::cat(out, 0)
+        .into_data()
+        .convert::<i64>()
+        .try_to_vec::<i64>()
+        .unwrap_or_default()
+}
+
+/// Greedy decoding that runs the whole decoder over the prefix at every step (no cache).
+fn greedy_uncached<M: Seq2Seq>(model: &M, batch: &Seq2SeqBatch, steps: usize) {
+    let [batch_size, _] = batch.src.dims();
+    let device = batch.src.device();
+    let mut prefix = Tensor::<2, Int>::full([batch_size, 1], SOS as i64, &device);
+    for _ in 0..steps {
+        let len = prefix.dims()[1];
+        let mask = Tensor::<2, Int>::zeros([batch_size, len], &device).equal_elem(1); // no padding
+        let logits = model.forward(
+            batch.src.clone(),
+            batch.src_mask_pad.clone(),
+            prefix.clone(),
+            mask,
+        ); // [batch, len, vocab]
+        let next = logits
+            .slice(s![.., len - 1..len, ..])
+            .argmax(2)
+            .reshape([batch_size, 1]);
+        prefix = Tensor::cat(vec![prefix, next], 1);
+    }
+    let _ = prefix.into_data();
+}
