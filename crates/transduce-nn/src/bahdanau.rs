@@ -19,7 +19,7 @@ use crate::rnn::cell::CellKind;
 use crate::rnn::encoder::{RnnDecoderStack, RnnDecoderStackConfig};
 use crate::rnn::{RecurrentMemory, RecurrentState, SourceEncoder, SourceEncoderConfig};
 use crate::rnn_seq2seq::validate_recurrent;
-use crate::seq2seq::{ConfigError, DecodeStep, Seq2Seq, teacher_forced};
+use crate::seq2seq::{ConfigError, DecodeStep, Seq2Seq};
 
 /// Configuration of a [`Bahdanau`] model.
 #[derive(Config, Debug)]
@@ -141,7 +141,34 @@ impl Seq2Seq for Bahdanau {
         tgt_in: Tensor<2, Int>,
         _tgt_mask_pad: Tensor<2, Bool>,
     ) -> Tensor<3> {
-        teacher_forced(self, src, src_mask_pad, tgt_in)
+        // Only the recurrence and the attention are stepped: the embedding, the dropout, the
+        // deep output and the projection onto the vocabulary run once for the whole sequence.
+        let memory = self.encode(src, src_mask_pad);
+        let mut state = self.init_state(&memory);
+        let [batch_size, tgt_len] = tgt_in.dims();
+        let y = self.dropout.forward(self.embedding.forward(tgt_in)); // [batch, tgt_len, d_embedding]
+        let d_embedding = y.dims()[2];
+        let mut features = Vec::with_capacity(tgt_len);
+        for t in 0..tgt_len {
+            let y_t = y
+                .clone()
+                .slice(s![.., t..t + 1, ..])
+                .reshape([batch_size, d_embedding]); // [batch, d_embedding]
+            let (context, _) = self.attention.forward(
+                state.top(),
+                memory.keys.clone(),
+                memory.outputs.clone(),
+                memory.src_mask_pad.clone(),
+            ); // c_t: [batch, d_hidden]
+            let (s, layers) = self
+                .decoder
+                .step(Tensor::cat(vec![y_t, context.clone()], 1), state.layers);
+            features.push(Tensor::cat(vec![s, context], 1)); // [batch, 2 * d_hidden]
+            state = RecurrentState { layers, feed: None };
+        }
+        let features = Tensor::cat(vec![Tensor::stack::<3>(features, 1), y], 2); // [batch, tgt_len, 2 * d_hidden + d_embedding]
+        let o = self.deep_output.forward(features).tanh(); // [batch, tgt_len, d_hidden]
+        self.output.forward(self.dropout.forward(o))
     }
 
     fn encode(&self, src: Tensor<2, Int>, src_mask_pad: Tensor<2, Bool>) -> RecurrentMemory {

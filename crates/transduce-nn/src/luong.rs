@@ -18,7 +18,7 @@ use crate::rnn::cell::CellKind;
 use crate::rnn::encoder::{RnnDecoderStack, RnnDecoderStackConfig};
 use crate::rnn::{RecurrentMemory, RecurrentState, SourceEncoder, SourceEncoderConfig};
 use crate::rnn_seq2seq::validate_recurrent;
-use crate::seq2seq::{ConfigError, DecodeStep, Seq2Seq, teacher_forced};
+use crate::seq2seq::{ConfigError, DecodeStep, Seq2Seq};
 
 /// Configuration of a [`Luong`] model.
 #[derive(Config, Debug)]
@@ -133,6 +133,38 @@ impl Luong {
 }
 
 impl Luong {
+    /// One step of the recurrence from an embedded input token `y_t`: the decoder state, its
+    /// attention and the attentional state `s̃_t`, which is returned with the next state and the
+    /// attention weights.
+    ///
+    /// # Shapes
+    /// - y: `[batch_size, d_embedding]`
+    /// - output: `s̃_t` `[batch_size, d_hidden]`, weights `[batch_size, src_len]`
+    fn recur(
+        &self,
+        memory: &RecurrentMemory,
+        y: Tensor<2>,
+        state: RecurrentState,
+    ) -> (Tensor<2>, RecurrentState, Tensor<2>) {
+        let x = match state.feed {
+            Some(feed) => Tensor::cat(vec![y, feed], 1), // [batch, d_embedding + d_hidden]
+            None => y,
+        };
+        let (s, layers) = self.decoder.step(x, state.layers); // [batch, d_hidden]
+        let (context, weights) = self.attention.forward(
+            s.clone(),
+            memory.keys.clone(),
+            memory.outputs.clone(),
+            memory.src_mask_pad.clone(),
+        );
+        let attentional = self.attentional(context, s); // s̃_t: [batch, d_hidden]
+        let state = RecurrentState {
+            layers,
+            feed: self.input_feeding.then(|| attentional.clone()),
+        };
+        (attentional, state, weights)
+    }
+
     /// The attentional state `s̃_t = tanh(W_c [a_t; s_t] + b_c)`.
     ///
     /// # Shapes
@@ -156,7 +188,25 @@ impl Seq2Seq for Luong {
         tgt_in: Tensor<2, Int>,
         _tgt_mask_pad: Tensor<2, Bool>,
     ) -> Tensor<3> {
-        teacher_forced(self, src, src_mask_pad, tgt_in)
+        // Only the recurrence is stepped: the embedding, the dropout and the projection onto
+        // the vocabulary run once for the whole sequence.
+        let memory = self.encode(src, src_mask_pad);
+        let mut state = self.init_state(&memory);
+        let [batch_size, tgt_len] = tgt_in.dims();
+        let y = self.dropout.forward(self.embedding.forward(tgt_in)); // [batch, tgt_len, d_embedding]
+        let d_embedding = y.dims()[2];
+        let mut outputs = Vec::with_capacity(tgt_len);
+        for t in 0..tgt_len {
+            let y_t = y
+                .clone()
+                .slice(s![.., t..t + 1, ..])
+                .reshape([batch_size, d_embedding]); // [batch, d_embedding]
+            let (attentional, next, _) = self.recur(&memory, y_t, state);
+            outputs.push(attentional);
+            state = next;
+        }
+        let attentional = Tensor::stack::<3>(outputs, 1); // [batch, tgt_len, d_hidden]
+        self.output.forward(self.dropout.forward(attentional))
     }
 
     fn encode(&self, src: Tensor<2, Int>, src_mask_pad: Tensor<2, Bool>) -> RecurrentMemory {
@@ -187,27 +237,11 @@ impl Seq2Seq for Luong {
                 .forward(prev_tokens.reshape([batch_size, 1]))
                 .squeeze_dim::<2>(1),
         ); // [batch, d_embedding]
-        let x = match state.feed {
-            Some(feed) => Tensor::cat(vec![y, feed], 1), // [batch, d_embedding + d_hidden]
-            None => y,
-        };
-        let (s, layers) = self.decoder.step(x, state.layers); // [batch, d_hidden]
-        let (context, weights) = self.attention.forward(
-            s.clone(),
-            memory.keys.clone(),
-            memory.outputs.clone(),
-            memory.src_mask_pad.clone(),
-        );
-        let attentional = self.attentional(context, s); // s̃_t: [batch, d_hidden]
-        let logits = self
-            .output
-            .forward(self.dropout.forward(attentional.clone()));
+        let (attentional, state, weights) = self.recur(memory, y, state);
+        let logits = self.output.forward(self.dropout.forward(attentional)); // [batch, vocab]
         DecodeStep {
             logits,
-            state: RecurrentState {
-                layers,
-                feed: self.input_feeding.then_some(attentional),
-            },
+            state,
             attention: weights,
         }
     }

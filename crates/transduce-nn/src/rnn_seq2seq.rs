@@ -18,7 +18,7 @@ use burn::prelude::*;
 use crate::rnn::cell::CellKind;
 use crate::rnn::encoder::{RnnDecoderStack, RnnDecoderStackConfig};
 use crate::rnn::{RecurrentMemory, RecurrentState, SourceEncoder, SourceEncoderConfig};
-use crate::seq2seq::{ConfigError, DecodeStep, Seq2Seq, teacher_forced};
+use crate::seq2seq::{ConfigError, DecodeStep, Seq2Seq};
 
 /// Configuration of an [`RnnSeq2Seq`].
 #[derive(Config, Debug)]
@@ -162,7 +162,25 @@ impl Seq2Seq for RnnSeq2Seq {
         tgt_in: Tensor<2, Int>,
         _tgt_mask_pad: Tensor<2, Bool>,
     ) -> Tensor<3> {
-        teacher_forced(self, src, src_mask_pad, tgt_in)
+        // Only the recurrence is stepped: the embedding, the dropout and the projection onto
+        // the vocabulary run once for the whole sequence.
+        let memory = self.encode(src, src_mask_pad);
+        let mut layers = self.init_state(&memory).layers;
+        let [batch_size, tgt_len] = tgt_in.dims();
+        let y = self.dropout.forward(self.embedding.forward(tgt_in)); // [batch, tgt_len, d_embedding]
+        let d_embedding = y.dims()[2];
+        let mut states = Vec::with_capacity(tgt_len);
+        for t in 0..tgt_len {
+            let y_t = y
+                .clone()
+                .slice(s![.., t..t + 1, ..])
+                .reshape([batch_size, d_embedding]); // [batch, d_embedding]
+            let (s, next) = self.decoder.step(y_t, layers);
+            states.push(s);
+            layers = next;
+        }
+        let states = Tensor::stack::<3>(states, 1); // [batch, tgt_len, d_hidden]
+        self.output.forward(self.dropout.forward(states))
     }
 
     fn encode(&self, src: Tensor<2, Int>, src_mask_pad: Tensor<2, Bool>) -> RecurrentMemory {
