@@ -16,7 +16,7 @@ use burn::prelude::*;
 use crate::rnn::attention::{RnnAttention, RnnAttentionConfig, Score};
 use crate::rnn::cell::CellKind;
 use crate::rnn::encoder::{RnnDecoderStack, RnnDecoderStackConfig};
-use crate::rnn::{RecurrentMemory, RecurrentState, SourceEncoder, SourceEncoderConfig};
+use crate::rnn::{RecurrentMemory, RecurrentState, SourceEncoder, SourceEncoderConfig, time_steps};
 use crate::rnn_seq2seq::validate_recurrent;
 use crate::seq2seq::{ConfigError, DecodeStep, Seq2Seq};
 
@@ -192,15 +192,9 @@ impl Seq2Seq for Luong {
         // the vocabulary run once for the whole sequence.
         let memory = self.encode(src, src_mask_pad);
         let mut state = self.init_state(&memory);
-        let [batch_size, tgt_len] = tgt_in.dims();
         let y = self.dropout.forward(self.embedding.forward(tgt_in)); // [batch, tgt_len, d_embedding]
-        let d_embedding = y.dims()[2];
-        let mut outputs = Vec::with_capacity(tgt_len);
-        for t in 0..tgt_len {
-            let y_t = y
-                .clone()
-                .slice(s![.., t..t + 1, ..])
-                .reshape([batch_size, d_embedding]); // [batch, d_embedding]
+        let mut outputs = Vec::with_capacity(y.dims()[1]);
+        for y_t in time_steps(y) {
             let (attentional, next, _) = self.recur(&memory, y_t, state);
             outputs.push(attentional);
             state = next;

@@ -17,7 +17,7 @@ use burn::prelude::*;
 
 use crate::rnn::cell::CellKind;
 use crate::rnn::encoder::{RnnDecoderStack, RnnDecoderStackConfig};
-use crate::rnn::{RecurrentMemory, RecurrentState, SourceEncoder, SourceEncoderConfig};
+use crate::rnn::{RecurrentMemory, RecurrentState, SourceEncoder, SourceEncoderConfig, time_steps};
 use crate::seq2seq::{ConfigError, DecodeStep, Seq2Seq};
 
 /// Configuration of an [`RnnSeq2Seq`].
@@ -166,15 +166,9 @@ impl Seq2Seq for RnnSeq2Seq {
         // the vocabulary run once for the whole sequence.
         let memory = self.encode(src, src_mask_pad);
         let mut layers = self.init_state(&memory).layers;
-        let [batch_size, tgt_len] = tgt_in.dims();
         let y = self.dropout.forward(self.embedding.forward(tgt_in)); // [batch, tgt_len, d_embedding]
-        let d_embedding = y.dims()[2];
-        let mut states = Vec::with_capacity(tgt_len);
-        for t in 0..tgt_len {
-            let y_t = y
-                .clone()
-                .slice(s![.., t..t + 1, ..])
-                .reshape([batch_size, d_embedding]); // [batch, d_embedding]
+        let mut states = Vec::with_capacity(y.dims()[1]);
+        for y_t in time_steps(y) {
             let (s, next) = self.decoder.step(y_t, layers);
             states.push(s);
             layers = next;

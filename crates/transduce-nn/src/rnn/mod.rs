@@ -150,6 +150,22 @@ impl SourceEncoder {
     }
 }
 
+/// A sequence's positions one at a time, for the loop of a teacher-forced recurrent decoder.
+///
+/// # Shapes
+/// - x: `[batch_size, len, d]`
+/// - output: `len` tensors `[batch_size, d]`
+pub fn time_steps(x: Tensor<3>) -> Vec<Tensor<2>> {
+    let [batch_size, len, d] = x.dims();
+    (0..len)
+        .map(|t| {
+            x.clone()
+                .slice(s![.., t..t + 1, ..])
+                .reshape([batch_size, d])
+        }) // [batch, d]
+        .collect()
+}
+
 /// Reverses each row's non-padding prefix: `[a b c <pad>] -> [c b a <pad>]`.
 ///
 /// # Shapes
