@@ -18,12 +18,13 @@
 use std::time::Instant;
 
 use anyhow::bail;
+use burn::data::dataloader::batcher::Batcher;
 use burn::optim::{AdamConfig, GradientsParams};
 use burn::prelude::*;
 use serde::Serialize;
-use transduce_data::pad_ids;
+use transduce_data::{Example, Seq2SeqBatcher};
 use transduce_decode::{BeamConfig, beam_search_with_limits};
-use transduce_nn::special::{EOS, SOS};
+use transduce_nn::special::SOS;
 use transduce_nn::{
     BahdanauConfig, CellKind, LuongConfig, ModelConfig, RnnSeq2SeqConfig, Score, Seq2Seq,
     Seq2SeqBatch, TransformerConfig,
@@ -182,31 +183,14 @@ fn random_batch(w: &Workload, seed: u64, device: &Device) -> (Seq2SeqBatch, usiz
         let len = lo + rng.below(hi - lo + 1);
         (0..len).map(|_| 4 + rng.below(VOCAB - 4)).collect()
     };
-    let pairs: Vec<(Vec<usize>, Vec<usize>)> = (0..w.batch_size)
-        .map(|_| (sentence(&mut rng), sentence(&mut rng)))
+    let examples: Vec<Example> = (0..w.batch_size)
+        .map(|_| Example {
+            src: sentence(&mut rng),
+            tgt: sentence(&mut rng),
+        })
         .collect();
-    let tokens = pairs.iter().map(|(_, t)| t.len() + 1).sum();
-    let (src, src_mask_pad) = pad_ids(pairs.iter().map(|(s, _)| s.clone()), device);
-    let (tgt_in, tgt_mask_pad) = pad_ids(
-        pairs
-            .iter()
-            .map(|(_, t)| std::iter::once(SOS).chain(t.iter().copied()).collect()),
-        device,
-    );
-    let (tgt_out, _) = pad_ids(
-        pairs
-            .iter()
-            .map(|(_, t)| t.iter().copied().chain(std::iter::once(EOS)).collect()),
-        device,
-    );
-    let batch = Seq2SeqBatch {
-        src,
-        src_mask_pad,
-        tgt_in,
-        tgt_out,
-        tgt_mask_pad,
-    };
-    (batch, tokens)
+    let tokens = examples.iter().map(|e| e.tgt.len() + 1).sum();
+    (Seq2SeqBatcher.batch(examples, device), tokens)
 }
 
 fn median(mut xs: Vec<f64>) -> f64 {
@@ -350,4 +334,34 @@ fn greedy_uncached<M: Seq2Seq>(model: &M, batch: &Seq2SeqBatch, steps: usize) {
         prefix = Tensor::cat(vec![prefix, next], 1);
     }
     let _ = prefix.into_data();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `bench/pytorch_bench.py` draws the same batches: these values are what its `Rng` and
+    /// `random_batch(3)` give.
+    #[test]
+    fn batches_equal_the_pytorch_reference() {
+        let mut rng = Rng(0);
+        assert_eq!(
+            [rng.below(7996), rng.below(7996), rng.below(7996)],
+            [3951, 1008, 6935]
+        );
+        let w = Workload::named("w1").unwrap();
+        let (batch, tokens) = random_batch(&w, 3, &Device::flex());
+        assert_eq!(tokens, 622);
+        assert_eq!(batch.src.dims(), [32, 24]);
+        assert_eq!(batch.tgt_in.dims(), [32, 25]);
+        let first = |t: Tensor<2, Int>| -> Vec<i64> {
+            t.slice(s![0..1, 0..3])
+                .into_data()
+                .convert::<i64>()
+                .try_to_vec::<i64>()
+                .unwrap()
+        };
+        assert_eq!(first(batch.src), [3241, 5801, 1879]);
+        assert_eq!(first(batch.tgt_out), [5673, 3892, 5853]);
+    }
 }

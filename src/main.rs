@@ -487,27 +487,24 @@ fn run_eval(args: EvalArgs) -> anyhow::Result<()> {
     if let Some(tokenize) = args.bleu_tokenize {
         translator = translator.with_bleu_tokenize(tokenize);
     }
-    let (name, pairs) = match &args.test {
+    let (path, pairs) = match &args.test {
         // A file of raw pairs is oriented and normalised as training's data was.
         Some(path) => {
             let normalization = artifact.config.data.normalization();
             let pairs = transduce_data::read_tsv(path, false)?.0;
-            (
-                path.display().to_string(),
-                pairs.into_iter().map(|p| normalization.pair(p)).collect(),
-            )
+            let pairs = pairs.into_iter().map(|p| normalization.pair(p)).collect();
+            (path.clone(), pairs)
         }
-        None => (
-            artifact.held_out_file().display().to_string(),
-            artifact.held_out_pairs()?,
-        ),
+        None => artifact.held_out()?,
     };
-    let sources: Vec<String> = pairs.iter().map(|p| p.src.clone()).collect();
-    let (ids, unknown) = translator.encode(&sources);
-    warn_unknown(&name, unknown, ids.iter().map(Vec::len).sum());
     let progress = Progress::bar("evaluating", pairs.len() as u64, "sentences");
     let (report, _) = translator.evaluate_with(&pairs, &mut |n| progress.advance(n))?;
     drop(progress);
+    warn_unknown(
+        &path.display().to_string(),
+        report.unknown_source_tokens,
+        report.source_tokens,
+    );
     if args.json {
         println!("{}", serde_json::to_string(&report)?);
     } else {

@@ -7,9 +7,10 @@
 //! GPU, the wgpu tests run on Mesa's software Vulkan driver (lavapipe).
 #![cfg(any(feature = "ndarray", feature = "wgpu"))]
 
+use burn::data::dataloader::batcher::Batcher;
 use burn::optim::{AdamConfig, GradientsParams};
 use burn::prelude::*;
-use transduce_data::pad_ids;
+use transduce_data::{Example, Seq2SeqBatcher};
 use transduce_nn::{
     BahdanauConfig, CellKind, LuongConfig, ModelConfig, RnnSeq2SeqConfig, Score, Seq2Seq,
     Seq2SeqBatch, TransformerConfig,
@@ -57,16 +58,17 @@ fn configs() -> Vec<ModelConfig> {
 }
 
 fn batch(device: &Device) -> Seq2SeqBatch {
-    let (src, src_mask_pad) = pad_ids(vec![vec![4, 5, 6, 7], vec![8, 9]], device);
-    let (tgt_in, tgt_mask_pad) = pad_ids(vec![vec![2, 7, 6, 5], vec![2, 9, 8]], device);
-    let (tgt_out, _) = pad_ids(vec![vec![7, 6, 5, 3], vec![9, 8, 3]], device);
-    Seq2SeqBatch {
-        src,
-        src_mask_pad,
-        tgt_in,
-        tgt_out,
-        tgt_mask_pad,
-    }
+    let example = |src: &[usize], tgt: &[usize]| Example {
+        src: src.to_vec(),
+        tgt: tgt.to_vec(),
+    };
+    Seq2SeqBatcher.batch(
+        vec![
+            example(&[4, 5, 6, 7], &[7, 6, 5]),
+            example(&[8, 9], &[9, 8]),
+        ],
+        device,
+    )
 }
 
 fn floats<const D: usize>(t: Tensor<D>) -> Vec<f32> {

@@ -109,23 +109,16 @@ impl Artifact {
         Ok(transduce_data::read_tsv(&self.dir.join(files::TEST), false)?.0)
     }
 
-    /// The pairs `eval` scores by default and the training report describes: the test split,
-    /// or the validation split when there is no test split.
-    pub fn held_out_pairs(&self) -> Result<Vec<Pair>, TrainError> {
+    /// The pairs `eval` scores by default and the training report describes, and the file they
+    /// come from: the test split, or the validation split when there is no test split.
+    pub fn held_out(&self) -> Result<(PathBuf, Vec<Pair>), TrainError> {
         let test = self.test_pairs()?;
         if !test.is_empty() {
-            return Ok(test);
+            return Ok((self.dir.join(files::TEST), test));
         }
-        Ok(transduce_data::read_tsv(&self.dir.join(files::VALID), false)?.0)
-    }
-
-    /// The name of the file [`Artifact::held_out_pairs`] reads.
-    pub fn held_out_file(&self) -> PathBuf {
-        let test = self.dir.join(files::TEST);
-        match std::fs::metadata(&test) {
-            Ok(m) if m.len() > 0 => test,
-            _ => self.dir.join(files::VALID),
-        }
+        let valid = self.dir.join(files::VALID);
+        let pairs = transduce_data::read_tsv(&valid, false)?.0;
+        Ok((valid, pairs))
     }
 
     /// A greedy translator for the saved model on `device`, normalising and scoring as
@@ -133,9 +126,12 @@ impl Artifact {
     /// report all decode through this.
     pub fn translator(&self, device: &Device) -> Result<Translator, TrainError> {
         let model = self.load_model(device)?;
-        Ok(Translator::new(model, self.codec.clone(), device.clone())
-            .with_normalization(self.config.data.normalization())
-            .with_bleu_tokenize(self.config.training.bleu_tokenize(&self.config.data)))
+        Ok(Translator::for_run(
+            model,
+            self.codec.clone(),
+            device.clone(),
+            &self.config,
+        ))
     }
 }
 

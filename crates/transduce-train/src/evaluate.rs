@@ -8,6 +8,7 @@ use transduce_nn::Seq2Seq;
 use transduce_nn::special::UNK;
 
 use crate::TrainError;
+use crate::artifact::RunConfig;
 use crate::score::{BleuTokenize, bleu_signature, corpus_bleu_with, corpus_chrf};
 use transduce_nn::Model;
 
@@ -42,6 +43,10 @@ pub struct EvalReport {
     pub exact_match: f64,
     /// Number of pairs.
     pub n: usize,
+    /// Source tokens, after normalisation and tokenisation.
+    pub source_tokens: usize,
+    /// Source tokens the model's vocabulary does not have (read as `<unk>`).
+    pub unknown_source_tokens: usize,
 }
 
 /// Whether a translation equals its reference once the reference goes through the target
@@ -70,6 +75,14 @@ impl Translator {
             normalization: Normalization::default(),
             bleu_tokenize: BleuTokenize::default(),
         }
+    }
+
+    /// A greedy translator that normalises and scores as the run `config` does (lowercasing,
+    /// BLEU's tokenisation): training's final evaluation and `Artifact::translator` build it.
+    pub fn for_run(model: Model, codec: Codec, device: Device, config: &RunConfig) -> Self {
+        Translator::new(model, codec, device)
+            .with_normalization(config.data.normalization())
+            .with_bleu_tokenize(config.training.bleu_tokenize(&config.data))
     }
 
     /// Sets the beam width (1 = greedy).
@@ -210,7 +223,8 @@ impl Translator {
         progress: &mut dyn FnMut(usize),
     ) -> Result<(EvalReport, Vec<String>), TrainError> {
         let sources: Vec<String> = pairs.iter().map(|p| p.src.clone()).collect();
-        let hyps = self.translate_with(&sources, progress)?;
+        let (ids, unknown) = self.encode(&sources);
+        let hyps = self.translate_ids(&ids, progress)?;
         let tok = &self.codec.tgt_tokenizer;
         let correct = pairs
             .iter()
@@ -229,6 +243,8 @@ impl Translator {
                 correct as f64 / n as f64
             },
             n,
+            source_tokens: ids.iter().map(Vec::len).sum(),
+            unknown_source_tokens: unknown,
         };
         Ok((report, hyps))
     }

@@ -405,11 +405,7 @@ fn run(
             }
             _ => Some(e),
         });
-    let translator = |model| {
-        Translator::new(model, data.codec.clone(), device.clone())
-            .with_normalization(config.data.normalization())
-            .with_bleu_tokenize(tokenize)
-    };
+    let translator = |model| Translator::for_run(model, data.codec.clone(), device.clone(), config);
     // Candidates: the best checkpoint, and the model where a time budget interrupted training
     // (its last, partial epoch was neither validated nor checkpointed).
     let mut candidates = Vec::new();
@@ -458,7 +454,7 @@ fn run(
     let artifact = Artifact::open(artifact_dir)?;
     let (test, _) = artifact
         .translator(device)?
-        .evaluate(&artifact.held_out_pairs()?)?;
+        .evaluate(&artifact.held_out()?.1)?;
     let report = TrainReport {
         arch: config.model.arch().to_string(),
         n_params,
