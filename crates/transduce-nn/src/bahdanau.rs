@@ -11,6 +11,7 @@
 //! ```
 //! The encoder is bidirectional by default, as in the paper; `s_0` is bridged from its final states.
 
+use crate::dropout::dropout;
 use burn::nn::{Dropout, DropoutConfig, Embedding, EmbeddingConfig, Linear, LinearConfig};
 use burn::prelude::*;
 
@@ -145,7 +146,7 @@ impl Seq2Seq for Bahdanau {
         // deep output and the projection onto the vocabulary run once for the whole sequence.
         let memory = self.encode(src, src_mask_pad);
         let mut state = self.init_state(&memory);
-        let y = self.dropout.forward(self.embedding.forward(tgt_in)); // [batch, tgt_len, d_embedding]
+        let y = dropout(&self.dropout, self.embedding.forward(tgt_in)); // [batch, tgt_len, d_embedding]
         let mut features = Vec::with_capacity(y.dims()[1]);
         for y_t in time_steps(y.clone()) {
             let (context, _) = self.attention.forward(
@@ -162,7 +163,7 @@ impl Seq2Seq for Bahdanau {
         }
         let features = Tensor::cat(vec![Tensor::stack::<3>(features, 1), y], 2); // [batch, tgt_len, 2 * d_hidden + d_embedding]
         let o = self.deep_output.forward(features).tanh(); // [batch, tgt_len, d_hidden]
-        self.output.forward(self.dropout.forward(o))
+        self.output.forward(dropout(&self.dropout, o))
     }
 
     fn encode(&self, src: Tensor<2, Int>, src_mask_pad: Tensor<2, Bool>) -> RecurrentMemory {
@@ -185,7 +186,8 @@ impl Seq2Seq for Bahdanau {
         state: RecurrentState,
     ) -> DecodeStep<RecurrentState> {
         let [batch_size] = prev_tokens.dims();
-        let y = self.dropout.forward(
+        let y = dropout(
+            &self.dropout,
             self.embedding
                 .forward(prev_tokens.reshape([batch_size, 1]))
                 .squeeze_dim::<2>(1),
@@ -205,7 +207,7 @@ impl Seq2Seq for Bahdanau {
             .forward(Tensor::cat(vec![s, context, y], 1))
             .tanh(); // [batch, d_hidden]
         DecodeStep {
-            logits: self.output.forward(self.dropout.forward(o)),
+            logits: self.output.forward(dropout(&self.dropout, o)),
             state: RecurrentState { layers, feed: None },
             attention: weights,
         }

@@ -10,6 +10,7 @@
 //! ŷ_t  = softmax(W_y s̃_t + b_y)
 //! ```
 
+use crate::dropout::dropout;
 use burn::nn::{Dropout, DropoutConfig, Embedding, EmbeddingConfig, Linear, LinearConfig};
 use burn::prelude::*;
 
@@ -192,7 +193,7 @@ impl Seq2Seq for Luong {
         // the vocabulary run once for the whole sequence.
         let memory = self.encode(src, src_mask_pad);
         let mut state = self.init_state(&memory);
-        let y = self.dropout.forward(self.embedding.forward(tgt_in)); // [batch, tgt_len, d_embedding]
+        let y = dropout(&self.dropout, self.embedding.forward(tgt_in)); // [batch, tgt_len, d_embedding]
         let mut outputs = Vec::with_capacity(y.dims()[1]);
         for y_t in time_steps(y) {
             let (attentional, next, _) = self.recur(&memory, y_t, state);
@@ -200,7 +201,7 @@ impl Seq2Seq for Luong {
             state = next;
         }
         let attentional = Tensor::stack::<3>(outputs, 1); // [batch, tgt_len, d_hidden]
-        self.output.forward(self.dropout.forward(attentional))
+        self.output.forward(dropout(&self.dropout, attentional))
     }
 
     fn encode(&self, src: Tensor<2, Int>, src_mask_pad: Tensor<2, Bool>) -> RecurrentMemory {
@@ -226,13 +227,14 @@ impl Seq2Seq for Luong {
         state: RecurrentState,
     ) -> DecodeStep<RecurrentState> {
         let [batch_size] = prev_tokens.dims();
-        let y = self.dropout.forward(
+        let y = dropout(
+            &self.dropout,
             self.embedding
                 .forward(prev_tokens.reshape([batch_size, 1]))
                 .squeeze_dim::<2>(1),
         ); // [batch, d_embedding]
         let (attentional, state, weights) = self.recur(memory, y, state);
-        let logits = self.output.forward(self.dropout.forward(attentional)); // [batch, vocab]
+        let logits = self.output.forward(dropout(&self.dropout, attentional)); // [batch, vocab]
         DecodeStep {
             logits,
             state,

@@ -12,6 +12,7 @@
 //! backwards (the paper's trick: it puts the first source words next to the first target words).
 //! There is no attention: each step reports all-zero attention weights.
 
+use crate::dropout::dropout;
 use burn::nn::{Dropout, DropoutConfig, Embedding, EmbeddingConfig, Linear, LinearConfig};
 use burn::prelude::*;
 
@@ -166,7 +167,7 @@ impl Seq2Seq for RnnSeq2Seq {
         // the vocabulary run once for the whole sequence.
         let memory = self.encode(src, src_mask_pad);
         let mut layers = self.init_state(&memory).layers;
-        let y = self.dropout.forward(self.embedding.forward(tgt_in)); // [batch, tgt_len, d_embedding]
+        let y = dropout(&self.dropout, self.embedding.forward(tgt_in)); // [batch, tgt_len, d_embedding]
         let mut states = Vec::with_capacity(y.dims()[1]);
         for y_t in time_steps(y) {
             let (s, next) = self.decoder.step(y_t, layers);
@@ -174,7 +175,7 @@ impl Seq2Seq for RnnSeq2Seq {
             layers = next;
         }
         let states = Tensor::stack::<3>(states, 1); // [batch, tgt_len, d_hidden]
-        self.output.forward(self.dropout.forward(states))
+        self.output.forward(dropout(&self.dropout, states))
     }
 
     fn encode(&self, src: Tensor<2, Int>, src_mask_pad: Tensor<2, Bool>) -> RecurrentMemory {
@@ -200,8 +201,8 @@ impl Seq2Seq for RnnSeq2Seq {
             .embedding
             .forward(prev_tokens.reshape([batch_size, 1]))
             .squeeze_dim::<2>(1); // [batch, d_embedding]
-        let (s, layers) = self.decoder.step(self.dropout.forward(y), state.layers); // [batch, d_hidden]
-        let logits = self.output.forward(self.dropout.forward(s)); // [batch, vocab]
+        let (s, layers) = self.decoder.step(dropout(&self.dropout, y), state.layers); // [batch, d_hidden]
+        let logits = self.output.forward(dropout(&self.dropout, s)); // [batch, vocab]
         DecodeStep {
             logits,
             state: RecurrentState { layers, feed: None },

@@ -1,8 +1,9 @@
 //! The training and validation steps: teacher-forced cross-entropy that ignores padding.
 
 use burn::data::dataloader::batcher::Batcher;
-use burn::nn::loss::CrossEntropyLossConfig;
 use burn::prelude::*;
+use burn::tensor::IndexingUpdateOp;
+use burn::tensor::activation::softmax;
 use burn::train::{InferenceStep, SequenceOutput, TrainOutput, TrainStep};
 use transduce_data::{Example, Seq2SeqBatcher};
 use transduce_decode::{greedy_with_limits, to_ids};
@@ -72,7 +73,21 @@ impl Seq2SeqTrainee {
 }
 
 /// Cross-entropy over every target position that is not padding, with label smoothing `ε`:
-/// the target distribution is `(1 - ε) · one_hot(y) + ε / vocab_size`.
+/// the target distribution is `q = (1 - ε) · one_hot(y) + ε / V`, so that
+///
+/// ```text
+/// loss_t = -(1 - ε) · log p_t(y_t) - ε · mean_v log p_t(v)
+/// ```
+///
+/// averaged over the `N` non-padding positions (PyTorch's `F.cross_entropy(.., label_smoothing=ε,
+/// ignore_index=pad)`).
+///
+/// The loss is computed outside the autodiff graph, and its gradient with respect to the logits,
+/// `∂loss/∂z_t = (softmax(z_t) - q_t) / N` (zero at padding), is attached through the surrogate
+/// `Σ z ⊙ stop_gradient(G)`. The graph then holds two operations over `[positions, V]` instead of
+/// the dozen of a differentiated log-softmax with one-hot targets, and the one-hot targets are
+/// never built. `log_sum_exp(z_t) = max z_t - log max softmax(z_t)`, exact and finite because
+/// the largest probability is at least `1 / V`.
 ///
 /// # Shapes
 /// - logits: `[batch_size, tgt_len, vocab_size]`
@@ -84,15 +99,37 @@ pub fn sequence_loss(
     label_smoothing: f64,
 ) -> Tensor<1> {
     let [batch_size, tgt_len, vocab_size] = logits.dims();
-    let smoothing = (label_smoothing > 0.0).then_some(label_smoothing as f32);
-    CrossEntropyLossConfig::new()
-        .with_pad_tokens(Some(vec![PAD]))
-        .with_smoothing(smoothing)
-        .init(&logits.device())
-        .forward(
-            logits.reshape([batch_size * tgt_len, vocab_size]),
-            targets.reshape([batch_size * tgt_len]),
-        )
+    let n = batch_size * tgt_len;
+    let eps = label_smoothing.max(0.0) as f32;
+    let logits = logits.reshape([n, vocab_size]); // [n, vocab]
+    let z = logits.clone().without_autodiff();
+    let targets = targets.reshape([n, 1]).without_autodiff();
+    let real = targets.clone().not_equal_elem(PAD as i64).float(); // [n, 1]
+    let weight = real.clone() / real.sum().unsqueeze::<2>(); // [n, 1], 1/N at real positions
+
+    let probs = softmax(z.clone(), 1); // [n, vocab]
+    let log_sum_exp = z.clone().max_dim(1) - probs.clone().max_dim(1).log(); // [n, 1]
+    let log_p_target = z.clone().gather(1, targets.clone()) - log_sum_exp.clone(); // [n, 1]
+    let per_position = if eps > 0.0 {
+        let mean_log_p = z.mean_dim(1) - log_sum_exp; // [n, 1]
+        log_p_target.mul_scalar(-(1.0 - eps)) - mean_log_p.mul_scalar(eps)
+    } else {
+        log_p_target.neg()
+    };
+    let value = (per_position * weight.clone()).sum(); // [1]
+    if !logits.is_autodiff() {
+        return value;
+    }
+
+    // G = (softmax(z) - q) / N at real positions.
+    let grad = (probs.sub_scalar(eps / vocab_size as f32) * weight.clone()).scatter(
+        1,
+        targets,
+        weight.mul_scalar(-(1.0 - eps)),
+        IndexingUpdateOp::Add,
+    ); // [n, vocab]
+    let surrogate = (logits * grad).sum(); // [1], whose gradient is G
+    surrogate.clone() - surrogate.detach() + value
 }
 
 impl TrainStep for Seq2SeqTrainee {
@@ -151,6 +188,7 @@ impl InferenceStep for Seq2SeqTrainee {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use burn::tensor::Tolerance;
 
     #[test]
     fn label_smoothed_loss_equals_a_hand_calculation() {
@@ -170,6 +208,44 @@ mod tests {
         // Without smoothing: -ln(1/3).
         let plain: f32 = sequence_loss(logits, targets, 0.0).into_scalar();
         assert!((plain - 1.098612).abs() < 1e-5, "{plain}");
+    }
+
+    /// The gradient attached by the surrogate equals autodiff's through burn's own label-smoothed
+    /// cross-entropy (log-softmax, one-hot targets), with padding, with and without smoothing.
+    #[test]
+    fn loss_gradient_equals_differentiating_the_log_softmax() {
+        use burn::nn::loss::CrossEntropyLossConfig;
+        let ad = Device::flex().autodiff();
+        let (batch_size, len, vocab) = (3, 4, 11);
+        let data: Vec<f32> = (0..batch_size * len * vocab)
+            .map(|i| ((i * 37 % 101) as f32 / 101.0 - 0.5) * 8.0)
+            .collect();
+        let targets = Tensor::<2, Int>::from_data([[3, 5, 10, 0], [1, 0, 0, 0], [7, 7, 2, 9]], &ad);
+        for eps in [0.0, 0.1, 0.3] {
+            let logits = || {
+                Tensor::<3>::from_data(TensorData::new(data.clone(), [batch_size, len, vocab]), &ad)
+                    .require_grad()
+            };
+            let ours = logits();
+            let loss = sequence_loss(ours.clone(), targets.clone(), eps);
+            let ours_grad = ours.grad(&loss.backward()).unwrap();
+
+            let theirs = logits();
+            let reference = CrossEntropyLossConfig::new()
+                .with_pad_tokens(Some(vec![PAD]))
+                .with_smoothing((eps > 0.0).then_some(eps as f32))
+                .init(&ad)
+                .forward(
+                    theirs.clone().reshape([batch_size * len, vocab]),
+                    targets.clone().reshape([batch_size * len]),
+                );
+            let theirs_grad = theirs.grad(&reference.backward()).unwrap();
+            let (a, b): (f32, f32) = (loss.into_scalar(), reference.into_scalar());
+            assert!((a - b).abs() < 1e-5, "ε = {eps}: loss {a} vs {b}");
+            ours_grad
+                .into_data()
+                .assert_approx_eq::<f32>(&theirs_grad.into_data(), Tolerance::absolute(1e-6));
+        }
     }
 
     /// PyTorch's convention: `F.cross_entropy(logits, y, label_smoothing=ε, ignore_index=pad)`,

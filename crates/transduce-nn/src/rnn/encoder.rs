@@ -5,6 +5,7 @@
 //! so the forward direction's final state is the one after the last real token and the backward
 //! direction starts at the last real token.
 
+use crate::dropout::dropout;
 use burn::nn::{Dropout, DropoutConfig};
 use burn::prelude::*;
 
@@ -85,7 +86,7 @@ impl RnnEncoder {
         let mut finals = Vec::with_capacity(self.forward.len());
         for layer in 0..self.forward.len() {
             if layer > 0 {
-                x = self.dropout.forward(x);
+                x = dropout(&self.dropout, x);
             }
             let (fwd_out, fwd_final) =
                 run_direction(&self.forward[layer], x.clone(), &mask_pad, false);
@@ -220,7 +221,7 @@ impl RnnDecoderStack {
         let mut next = Vec::with_capacity(self.layers.len());
         for (i, (cell, state)) in self.layers.iter().zip(states).enumerate() {
             if i > 0 {
-                x = self.dropout.forward(x);
+                x = dropout(&self.dropout, x);
             }
             let s = cell.step(x, state);
             x = s.h.clone();

@@ -7,6 +7,7 @@ pub mod cell;
 pub mod elman;
 pub mod encoder;
 
+use crate::dropout::dropout;
 use burn::nn::{Dropout, DropoutConfig, Embedding, EmbeddingConfig, Linear, LinearConfig};
 use burn::prelude::*;
 
@@ -130,7 +131,7 @@ impl SourceEncoder {
         } else {
             src
         };
-        let x = self.dropout.forward(self.embedding.forward(src)); // [batch, src_len, d_embedding]
+        let x = dropout(&self.dropout, self.embedding.forward(src)); // [batch, src_len, d_embedding]
         let out = self.rnn.forward(x, src_mask_pad);
         let init = out
             .finals

@@ -9,6 +9,7 @@
 //! itself ([`MultiHeadAttention::attend`]), so that the decoder can keep a key/value cache and
 //! project the encoder memory once per sentence.
 
+use crate::dropout::dropout;
 use burn::nn::{Dropout, DropoutConfig, Initializer, Linear, LinearConfig};
 use burn::prelude::*;
 use burn::tensor::activation::softmax;
@@ -152,7 +153,7 @@ impl MultiHeadAttention {
         }
         let weights = softmax(scores, 3); // [batch, n_heads, q_len, k_len]
 
-        let context = self.dropout.forward(weights.clone()).matmul(v.clone()); // [batch, n_heads, q_len, d_k]
+        let context = dropout(&self.dropout, weights.clone()).matmul(v.clone()); // [batch, n_heads, q_len, d_k]
         let context = context
             .swap_dims(1, 2)
             .reshape([batch_size, q_len, d_model]); // [batch, q_len, d_model]

@@ -7,6 +7,7 @@
 //! FFN(x) = max(0, x W_1 + b_1) W_2 + b_2
 //! ```
 
+use crate::dropout::dropout;
 use burn::nn::{
     Dropout, DropoutConfig, Initializer, LayerNorm, LayerNormConfig, Linear, LinearConfig,
 };
@@ -152,7 +153,7 @@ impl PositionwiseFeedForward {
     /// - output: `[batch_size, len, d_model]`
     pub fn forward(&self, x: Tensor<3>) -> Tensor<3> {
         let h = relu(self.inner.forward(x)); // [batch, len, d_ff]
-        self.outer.forward(self.dropout.forward(h))
+        self.outer.forward(dropout(&self.dropout, h))
     }
 }
 
@@ -166,10 +167,10 @@ fn residual<T>(
 ) -> (Tensor<3>, T) {
     if norm_first {
         let (y, extra) = sublayer(norm.forward(x.clone()));
-        (x + dropout.forward(y), extra)
+        (x + crate::dropout::dropout(dropout, y), extra)
     } else {
         let (y, extra) = sublayer(x.clone());
-        (norm.forward(x + dropout.forward(y)), extra)
+        (norm.forward(x + crate::dropout::dropout(dropout, y)), extra)
     }
 }
 

@@ -24,6 +24,7 @@ pub mod attention;
 pub mod layers;
 pub mod positional;
 
+use crate::dropout::dropout;
 use burn::nn::{
     Dropout, DropoutConfig, Embedding, EmbeddingConfig, Initializer, LayerNorm, LayerNormConfig,
     Linear, LinearConfig,
@@ -370,7 +371,7 @@ impl Transformer {
             .forward(ids)
             .mul_scalar((self.d_model as f32).sqrt())
             + pe;
-        self.dropout.forward(x)
+        dropout(&self.dropout, x)
     }
 
     /// Final decoder norm (pre-norm only) and the output projection.
