@@ -5,6 +5,7 @@ use burn::prelude::*;
 use std::time::Instant;
 
 fn main() {
+    transduce::allocator::tune();
     let dev = Device::flex();
     let shapes: &[(&str, usize, usize, usize, bool, bool)] = &[
         ("qkv/out proj fwd", 768, 256, 256, false, false),

@@ -176,7 +176,7 @@ impl Rng {
 }
 
 /// A random batch of the workload's shape, and its number of target tokens.
-fn random_batch(w: &Workload, seed: u64, device: &Device) -> (Seq2SeqBatch, usize) {
+pub fn random_batch(w: &Workload, seed: u64, device: &Device) -> (Seq2SeqBatch, usize) {
     let mut rng = Rng(seed);
     let (lo, hi) = w.lengths;
     let sentence = |rng: &mut Rng| -> Vec<usize> {

@@ -8,6 +8,7 @@
 //! - [`train`]: burn-train integration and artifact directories;
 //! - [`device`]: the run-time choice of backend.
 
+pub mod allocator;
 pub mod bench;
 pub mod cli;
 pub mod config;

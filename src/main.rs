@@ -19,6 +19,7 @@ use transduce_train::score::{bleu_signature, chrf_signature, corpus_bleu_with, c
 use transduce_train::{Dashboard, TrainReport, Translator, resume, train_on_devices};
 
 fn main() -> anyhow::Result<()> {
+    transduce::allocator::tune();
     transduce::logging::init();
     let cli = Cli::parse();
     match cli.command {
