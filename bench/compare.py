@@ -2,7 +2,10 @@
 median speed ratio transduce/PyTorch of every figure (above 1: transduce is faster).
 
     cargo build --release
-    python3 bench/compare.py --rounds 3 --workloads w1,w2 --device flex
+    python3 bench/compare.py --rounds 3 --workloads peak,w1,w2 --device flex
+
+With `peak` among the workloads, each framework's 2048^3 matmul rate is measured too, and the
+training rows add the GFLOP/s that training reaches and its fraction of that framework's peak.
 
 Each run is its own process (so peak memory is per workload). Ratios are of speeds: PyTorch's
 seconds divided by transduce's. PyTorch's Transformer decoder has no cache, so its greedy time is
@@ -56,12 +59,23 @@ def main():
             results = {name: run(cmd) for name, cmd in order}
             rows.setdefault(w, []).append(results)
             print(f"round {r + 1} {w}: " + json.dumps(results), file=sys.stderr)
-    torch_version = rows[next(iter(rows))][0]["pytorch"].get("torch_version", "?")
+    torch_version = next(iter(rows.values()))[0]["pytorch"].get("torch_version", "?")
     print(f"CPU: {cpu_name()}, {os.cpu_count()} cores; PyTorch {torch_version} with "
           f"{args.threads} threads; transduce on {args.device}; median of {args.rounds} alternating rounds\n")
+    peak = {}
+    if "peak" in rows:
+        for side in ("transduce", "pytorch"):
+            peak[side] = statistics.median(r[side]["matmul_gflops"] for r in rows["peak"])
+        ratio = statistics.median(r["transduce"]["matmul_gflops"] / r["pytorch"]["matmul_gflops"]
+                                  for r in rows["peak"])
+        print("| figure | transduce | PyTorch | ratio |")
+        print("|---|---:|---:|---:|")
+        print(f"| 2048^3 matmul (GFLOP/s) | {peak['transduce']:.1f} | {peak['pytorch']:.1f} | {ratio:.2f}x |\n")
     print("| workload | figure | transduce (s) | PyTorch (s) | speed ratio transduce/PyTorch |")
     print("|---|---|---:|---:|---:|")
     for w, results in rows.items():
+        if w == "peak":
+            continue
         pairs = [(f, f, f) for f in FIGURES]
         if results[0]["transduce"].get("greedy_uncached_s") is not None:
             pairs.append(("greedy, both without cache", "greedy_uncached_s", "greedy_s"))
@@ -73,6 +87,15 @@ def main():
         mem = statistics.median(r["transduce"]["peak_rss_mb"] for r in results)
         tmem = statistics.median(r["pytorch"]["peak_rss_mb"] for r in results)
         print(f"| {w} | peak RSS (MiB) | {mem:.0f} | {tmem:.0f} | |")
+        gflop = results[0]["transduce"]["train_gflop"]
+        ours = gflop / statistics.median(r["transduce"]["train_step_s"] for r in results)
+        theirs = gflop / statistics.median(r["pytorch"]["train_step_s"] for r in results)
+        line = f"| {w} | training GFLOP/s ({gflop:.1f} GFLOP a step) | {ours:.1f} | {theirs:.1f} | |"
+        if peak:
+            line = (f"| {w} | training GFLOP/s ({gflop:.1f} GFLOP a step), % of own peak | "
+                    f"{ours:.1f} ({100 * ours / peak['transduce']:.0f}%) | "
+                    f"{theirs:.1f} ({100 * theirs / peak['pytorch']:.0f}%) | |")
+        print(line)
 
 
 if __name__ == "__main__":

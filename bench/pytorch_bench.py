@@ -13,6 +13,15 @@ w1: Transformer 3+3, d_model 256, 4 heads, d_ff 1024, dropout 0.1 (nn.Transforme
     nn.TransformerDecoder has no cache); it is reported as both greedy_s and greedy_uncached_s.
 w2: LSTM encoder 512 (1 layer), embeddings 256, LSTM decoder with Luong dot attention and input
     feeding (stepped one token at a time, as input feeding requires), no dropout.
+gru: Sutskever seq2seq with GRUs of 512 (the encoder's final state starts the decoder), embeddings
+    256, no dropout. Teacher forcing runs the decoder as one fused nn.GRU over the sequence, as a
+    PyTorch user would write it.
+bahdanau: bidirectional GRU encoder (2 x 256), bridge tanh(W [h_fwd; h_bwd]), GRU decoder 512 fed
+    [y_t; c_t], additive attention 512, deep output tanh(W [s_t; c_t; y_t]), no dropout.
+big: the Transformer base (6+6 layers, d_model 512, 8 heads, d_ff 2048, dropout 0.1), batches of
+    64 pairs of 24-48 tokens.
+peak: no model; the GFLOP/s of a 2048 x 2048 x 2048 float32 matmul (median of 10), the machine's
+    practical peak for `transduce bench --workload peak`.
 """
 import argparse
 import json
@@ -44,6 +53,7 @@ class Rng:
 
 
 def random_batch(seed, batch_size=32, lo=12, hi=24):
+    """A batch as transduce's bench draws it (`big`: 64 pairs of 24-48 tokens)."""
     rng = Rng(seed)
 
     def sentence():
@@ -156,6 +166,93 @@ class LuongModel(nn.Module):
         return torch.stack(logits, 1)
 
 
+class GruModel(nn.Module):
+    def __init__(self, d_emb=256, d=512):
+        super().__init__()
+        self.src_emb = nn.Embedding(VOCAB, d_emb, padding_idx=PAD)
+        self.tgt_emb = nn.Embedding(VOCAB, d_emb, padding_idx=PAD)
+        self.encoder = nn.GRU(d_emb, d, batch_first=True)
+        self.decoder = nn.GRU(d_emb, d, batch_first=True)
+        self.out = nn.Linear(d, VOCAB)
+
+    def start(self, src):
+        lengths = (src != PAD).sum(1)
+        packed = nn.utils.rnn.pack_padded_sequence(self.src_emb(src), lengths, batch_first=True, enforce_sorted=False)
+        _, h = self.encoder(packed)
+        return (src,), h
+
+    def step(self, memory, tokens, h):
+        out, h = self.decoder(self.tgt_emb(tokens).unsqueeze(1), h)
+        return self.out(out.squeeze(1)), h
+
+    def reorder(self, memory, h, index):
+        return tuple(m[index] for m in memory), h[:, index]
+
+    def forward(self, src, tgt_in):
+        _, h = self.start(src)
+        out, _ = self.decoder(self.tgt_emb(tgt_in), h)
+        return self.out(out)
+
+
+class BahdanauModel(nn.Module):
+    def __init__(self, d_emb=256, d=512, d_attn=512):
+        super().__init__()
+        self.src_emb = nn.Embedding(VOCAB, d_emb, padding_idx=PAD)
+        self.tgt_emb = nn.Embedding(VOCAB, d_emb, padding_idx=PAD)
+        self.encoder = nn.GRU(d_emb, d // 2, batch_first=True, bidirectional=True)
+        self.bridge = nn.Linear(d, d)
+        self.key = nn.Linear(d, d_attn)
+        self.query = nn.Linear(d, d_attn, bias=False)
+        self.v = nn.Linear(d_attn, 1, bias=False)
+        self.decoder = nn.GRUCell(d_emb + d, d)
+        self.deep = nn.Linear(2 * d + d_emb, d)
+        self.out = nn.Linear(d, VOCAB)
+
+    def start(self, src):
+        lengths = (src != PAD).sum(1)
+        packed = nn.utils.rnn.pack_padded_sequence(self.src_emb(src), lengths, batch_first=True, enforce_sorted=False)
+        out, h = self.encoder(packed)
+        out, _ = nn.utils.rnn.pad_packed_sequence(out, batch_first=True, total_length=src.size(1))
+        s = torch.tanh(self.bridge(torch.cat([h[0], h[1]], 1)))
+        return (out, self.key(out), src == PAD), s
+
+    def attend(self, memory, s):
+        out, keys, mask = memory
+        scores = self.v(torch.tanh(keys + self.query(s).unsqueeze(1))).squeeze(2).masked_fill(mask, -1e9)
+        return torch.bmm(torch.softmax(scores, 1).unsqueeze(1), out).squeeze(1)
+
+    def step(self, memory, tokens, s):
+        y = self.tgt_emb(tokens)
+        c = self.attend(memory, s)
+        s = self.decoder(torch.cat([y, c], 1), s)
+        return self.out(torch.tanh(self.deep(torch.cat([s, c, y], 1)))), s
+
+    def reorder(self, memory, s, index):
+        return tuple(m[index] for m in memory), s[index]
+
+    def forward(self, src, tgt_in):
+        memory, s = self.start(src)
+        y = self.tgt_emb(tgt_in)
+        features = []
+        for t in range(tgt_in.size(1)):
+            c = self.attend(memory, s)
+            s = self.decoder(torch.cat([y[:, t], c], 1), s)
+            features.append(torch.cat([s, c], 1))
+        o = torch.tanh(self.deep(torch.cat([torch.stack(features, 1), y], 2)))
+        return self.out(o)
+
+
+def peak_gflops(n=2048, reps=10):
+    a, b = torch.rand(n, n), torch.rand(n, n)
+    a @ b
+    times = []
+    for _ in range(reps):
+        started = time.perf_counter()
+        a @ b
+        times.append(time.perf_counter() - started)
+    return 2 * n**3 / statistics.median(times) / 1e9
+
+
 def greedy(model, src, steps):
     memory, state = model.start(src)
     tokens = torch.full((src.size(0),), SOS)
@@ -187,19 +284,30 @@ def beam(model, src, steps, k=4):
 
 def main():
     parser = argparse.ArgumentParser()
-    parser.add_argument("--workload", default="w1", choices=["w1", "w2"])
+    parser.add_argument("--workload", default="w1", choices=["w1", "w2", "gru", "bahdanau", "big", "peak"])
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--steps", type=int, default=10)
     parser.add_argument("--warmup", type=int, default=2)
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     torch.manual_seed(1)
-    model = TransformerModel() if args.workload == "w1" else LuongModel()
+    if args.workload == "peak":
+        print(json.dumps({"workload": "peak", "device": "cpu", "matmul_gflops": peak_gflops(),
+                          "torch_version": torch.__version__, "threads": args.threads}))
+        return
+    model = {
+        "w1": TransformerModel,
+        "w2": LuongModel,
+        "gru": GruModel,
+        "bahdanau": BahdanauModel,
+        "big": lambda: TransformerModel(d=512, heads=8, d_ff=2048, layers=6),
+    }[args.workload]()
+    shape = dict(batch_size=64, lo=24, hi=48) if args.workload == "big" else {}
     optim = torch.optim.Adam(model.parameters(), lr=1e-4, betas=(0.9, 0.98), eps=1e-9)
     times, tokens = [], 0
     model.train()
     for step in range(args.warmup + args.steps):
-        src, tgt_in, tgt_out, n = random_batch(step)
+        src, tgt_in, tgt_out, n = random_batch(step, **shape)
         started = time.perf_counter()
         logits = model(src, tgt_in)
         loss = F.cross_entropy(logits.reshape(-1, VOCAB), tgt_out.reshape(-1), ignore_index=PAD, label_smoothing=0.1)
@@ -212,7 +320,7 @@ def main():
             tokens = n
     train_step_s = statistics.median(times)
     model.eval()
-    src, tgt_in, _, _ = random_batch(999)
+    src, tgt_in, _, _ = random_batch(999, **shape)
     steps = tgt_in.size(1)
     decoded = src.size(0) * steps
     with torch.no_grad():
@@ -231,7 +339,7 @@ def main():
         "greedy_tokens_per_s": decoded / greedy_s,
         "beam4_s": beam4_s,
         "beam4_tokens_per_s": decoded / beam4_s,
-        "greedy_uncached_s": greedy_s if args.workload == "w1" else None,
+        "greedy_uncached_s": greedy_s if args.workload in ("w1", "big") else None,
         "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
         "torch_version": torch.__version__,
         "threads": args.threads,

@@ -14,6 +14,10 @@
 //! | `gru` | Sutskever seq2seq with GRUs of 512, embeddings 256, no dropout |
 //! | `bahdanau` | Bahdanau: bidirectional GRU encoder (2 × 256), GRU decoder 512, additive attention 512, embeddings 256, no dropout |
 //! | `big` | Transformer 6+6 layers, d_model 512, 8 heads, d_ff 2048, dropout 0.1; batch 64, lengths 24–48 |
+//! | `peak` | no model: a 2048 × 2048 × 2048 matmul, the machine's practical peak ([`peak_gflops`]) |
+//!
+//! Each report also gives the matmul FLOPs of a training step ([`train_gflop`]: forward and
+//! backward, counted from the model's shapes) and the rate reached, to set against the peak.
 
 use std::time::Instant;
 
@@ -32,7 +36,7 @@ use transduce_nn::{
 use transduce_train::Seq2SeqTrainee;
 
 /// The workloads, by name.
-pub const WORKLOADS: &[&str] = &["w1", "w2", "gru", "bahdanau", "big"];
+pub const WORKLOADS: &[&str] = &["w1", "w2", "gru", "bahdanau", "big", "peak"];
 
 const VOCAB: usize = 8000;
 
@@ -123,6 +127,7 @@ impl Workload {
                 64,
                 (24, 48),
             ),
+            "peak" => bail!("`peak` is a matmul, not a model: use bench::peak_gflops"),
             other => bail!("unknown workload {other:?}; expected one of {WORKLOADS:?}"),
         };
         Ok(Workload {
@@ -160,6 +165,84 @@ pub struct BenchReport {
     pub greedy_uncached_s: Option<f64>,
     /// Peak resident memory of the process so far, in MiB.
     pub peak_rss_mb: f64,
+    /// Matmul work of one training step (forward and backward), in GFLOP.
+    pub train_gflop: f64,
+    /// `train_gflop / train_step_s`: the rate training reaches, in GFLOP/s.
+    pub train_gflops: f64,
+}
+
+/// The machine's practical peak: GFLOP/s of a `2048 × 2048 × 2048` float matmul on `device`,
+/// the median of 10 (what `bench --workload peak --json` prints as `matmul_gflops`).
+pub fn peak_gflops(device: &Device) -> f64 {
+    let n = 2048;
+    let a = Tensor::<2>::random([n, n], burn::tensor::Distribution::Default, device);
+    let b = Tensor::<2>::random([n, n], burn::tensor::Distribution::Default, device);
+    let run = || {
+        let started = Instant::now();
+        let c = a.clone().matmul(b.clone());
+        let _ = device.sync();
+        let elapsed = started.elapsed().as_secs_f64();
+        drop(c);
+        elapsed
+    };
+    run();
+    let times = (0..10).map(|_| run()).collect();
+    2.0 * (n as f64).powi(3) / median(times) / 1e9
+}
+
+/// Matmul FLOPs (`2 · m · n · k` each) of one training step on a batch of `batch_size` pairs
+/// padded to `src_len` and `tgt_len` (target with `<sos>`): the forward pass, and twice that for
+/// the backward pass (one matmul for the input's gradient, one for the weight's). Element-wise
+/// work (activations, softmax, norms, the loss) is not counted.
+pub fn train_gflop(model: &ModelConfig, batch_size: usize, src_len: usize, tgt_len: usize) -> f64 {
+    let (b, s, t) = (batch_size as f64, src_len as f64, tgt_len as f64);
+    let mm = |rows: f64, k: usize, n: usize| 2.0 * rows * k as f64 * n as f64;
+    let forward = match model {
+        ModelConfig::Transformer(c) => {
+            let (d, ff) = (c.d_model, c.d_ff);
+            let attention = |q: f64, k: f64| 2.0 * 2.0 * b * q * k * d as f64; // QK^T and AV
+            let encoder =
+                4.0 * mm(b * s, d, d) + attention(s, s) + mm(b * s, d, ff) + mm(b * s, ff, d);
+            let decoder = 4.0 * mm(b * t, d, d) + attention(t, t) // self-attention
+                + 2.0 * mm(b * t, d, d) + 2.0 * mm(b * s, d, d) + attention(t, s) // cross-attention
+                + mm(b * t, d, ff) + mm(b * t, ff, d);
+            c.n_encoder_layers as f64 * encoder
+                + c.n_decoder_layers as f64 * decoder
+                + mm(b * t, d, c.tgt_vocab_size)
+        }
+        ModelConfig::Luong(c) => {
+            let (e, d, g) = (c.d_embedding, c.d_hidden, gates(c.cell));
+            let d_in = if c.input_feeding { e + d } else { e };
+            mm(b * s, e, g * d) + mm(b * s, d, g * d) // encoder
+                + mm(b * t, d_in, g * d) + mm(b * t, d, g * d) // decoder cell
+                + 2.0 * mm(b * t, s as usize, d) // dot scores and context
+                + mm(b * t, 2 * d, d) // s̃ = tanh(W_c [a; s])
+                + mm(b * t, d, c.tgt_vocab_size)
+        }
+        ModelConfig::Seq2seq(c) => {
+            let (e, d, g) = (c.d_embedding, c.d_hidden, gates(c.cell));
+            2.0 * (mm(b * s, e, g * d) + mm(b * s, d, g * d)) + mm(b * t, d, c.tgt_vocab_size)
+        }
+        ModelConfig::Bahdanau(c) => {
+            let (e, d, a, g) = (c.d_embedding, c.d_hidden, c.d_attention, gates(c.cell));
+            let h = d / 2; // per direction
+            2.0 * (mm(b * s, e, g * h) + mm(b * s, h, g * h)) // bidirectional encoder
+                + mm(b, d, d) + mm(b * s, d, a) // bridge, keys
+                + mm(b * t, d, a) + mm(b * t, s as usize, a) + mm(b * t, s as usize, d) // query, v, context
+                + mm(b * t, e + d, g * d) + mm(b * t, d, g * d) // decoder cell
+                + mm(b * t, 2 * d + e, d) // deep output
+                + mm(b * t, d, c.tgt_vocab_size)
+        }
+    };
+    3.0 * forward / 1e9
+}
+
+fn gates(cell: CellKind) -> usize {
+    match cell {
+        CellKind::Rnn => 1,
+        CellKind::Gru => 3,
+        CellKind::Lstm => 4,
+    }
 }
 
 /// A deterministic pseudo-random stream (SplitMix64).
@@ -247,6 +330,13 @@ pub fn run(
         }
     }
     let train_step_s = median(times);
+    let (probe, _) = random_batch(w, 0, device);
+    let train_gflop = train_gflop(
+        &w.model,
+        w.batch_size,
+        probe.src.dims()[1],
+        probe.tgt_in.dims()[1],
+    );
 
     let model = trainee.model.valid();
     let (batch, _) = random_batch(w, 999, device);
@@ -282,6 +372,8 @@ pub fn run(
         beam4_tokens_per_s: decoded / beam4_s,
         greedy_uncached_s,
         peak_rss_mb: peak_rss_mb(),
+        train_gflop,
+        train_gflops: train_gflop / train_step_s,
     }
 }
 
@@ -342,6 +434,16 @@ mod tests {
 
     /// `bench/pytorch_bench.py` draws the same batches: these values are what its `Rng` and
     /// `random_batch(3)` give.
+    /// W1's step is about 35 GFLOP (as the issue counts it): checked term by term here.
+    #[test]
+    fn w1_step_counts_36_gflop() {
+        let w = Workload::named("w1").unwrap();
+        let gflop = train_gflop(&w.model, 32, 24, 25);
+        // Encoder layer 1.227, decoder layer 1.709, projection 3.277 GFLOP forward; times 3: 36.26.
+        let expected = 3.0 * (3.0 * 1.226834 + 3.0 * 1.709474 + 3.2768);
+        assert!((gflop - expected).abs() < 0.01, "{gflop} vs {expected}");
+    }
+
     #[test]
     fn batches_equal_the_pytorch_reference() {
         let mut rng = Rng(0);

@@ -61,7 +61,8 @@ pub struct ScoreArgs {
 #[derive(clap::Args, Debug)]
 pub struct BenchArgs {
     /// Workloads, comma-separated: w1 (Transformer 3+3, d_model 256), w2 (LSTM 512 with Luong
-    /// dot attention and input feeding), gru, bahdanau, big (Transformer base, batch 64).
+    /// dot attention and input feeding), gru, bahdanau, big (Transformer base, batch 64), peak
+    /// (a 2048x2048x2048 matmul: the machine's practical peak, as matmul_gflops).
     #[arg(long, value_delimiter = ',', default_value = "w1,w2")]
     pub workload: Vec<String>,
     /// Backend: flex, ndarray, wgpu, cuda or auto.

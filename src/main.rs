@@ -63,21 +63,36 @@ fn run_bench(args: BenchArgs) -> anyhow::Result<()> {
     let workloads = args
         .workload
         .iter()
-        .map(|name| Workload::named(name))
+        .map(|name| match name.as_str() {
+            "peak" => Ok(None),
+            name => Workload::named(name).map(Some),
+        })
         .collect::<anyhow::Result<Vec<_>>>()?;
     let device = args.device.device().map_err(anyhow::Error::msg)?;
     let name = args.device.to_string();
     for w in &workloads {
+        let Some(w) = w else {
+            let gflops = transduce::bench::peak_gflops(&device);
+            if args.json {
+                let report = serde_json::json!({"workload": "peak", "device": name, "matmul_gflops": gflops});
+                println!("{report}");
+            } else {
+                println!("peak on {name}: 2048x2048x2048 matmul at {gflops:.1} GFLOP/s");
+            }
+            continue;
+        };
         let r = transduce::bench::run(w, &device, &name, args.warmup, args.steps);
         if args.json {
             println!("{}", serde_json::to_string(&r)?);
         } else {
             println!(
-                "{} on {}: train step {:.3}s ({:.0} tokens/s) | greedy {:.3}s ({:.0} tokens/s) | beam 4 {:.3}s ({:.0} tokens/s){} | peak RSS {:.0} MiB",
+                "{} on {}: train step {:.3}s ({:.0} tokens/s, {:.1} GFLOP at {:.1} GFLOP/s) | greedy {:.3}s ({:.0} tokens/s) | beam 4 {:.3}s ({:.0} tokens/s){} | peak RSS {:.0} MiB",
                 r.workload,
                 r.device,
                 r.train_step_s,
                 r.train_tokens_per_s,
+                r.train_gflop,
+                r.train_gflops,
                 r.greedy_s,
                 r.greedy_tokens_per_s,
                 r.beam4_s,
