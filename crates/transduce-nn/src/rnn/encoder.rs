@@ -142,16 +142,15 @@ fn run_direction(
     let projected = cell.project_input(x); // [batch, len, gates * d]
     let mut state = cell.zero_state(batch_size, &projected.device());
     let mut outputs = vec![None; len];
+    let mut steps: Vec<Option<Tensor<2>>> =
+        super::time_steps(projected).into_iter().map(Some).collect(); // [batch, gates * d] each
     let order: Vec<usize> = if reverse {
         (0..len).rev().collect()
     } else {
         (0..len).collect()
     };
     for t in order {
-        let x_t = projected
-            .clone()
-            .slice(s![.., t..t + 1, ..])
-            .squeeze_dim::<2>(1); // [batch, gates * d]
+        let x_t = steps[t].take().expect("each position is visited once");
         let pad_t = mask_pad.clone().slice(s![.., t..t + 1]); // [batch, 1]
         let next = cell.step_projected(x_t, state.clone());
         state = next.keep_where(pad_t, state);
