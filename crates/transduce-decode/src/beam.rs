@@ -8,11 +8,10 @@
 //! hypotheses have finished, or after `max_len` tokens.
 
 use burn::prelude::*;
-use burn::tensor::activation::log_softmax;
 use transduce_nn::special::{EOS, SOS};
 use transduce_nn::{BatchSelect, Seq2Seq};
 
-use crate::{Hypothesis, to_f32, to_ids};
+use crate::{Hypothesis, log_sum_exp, to_f32, to_ids};
 
 /// Beam search options.
 #[derive(Clone, Debug, PartialEq)]
@@ -117,7 +116,8 @@ pub fn beam_search_with_limits<M: Seq2Seq>(
         let input: Vec<i64> = tokens.iter().map(|&t| t as i64).collect();
         let input = Tensor::<1, Int>::from_data(TensorData::new(input, [batch_size * k]), &device);
         let out = model.decode_step(&memory, input, state);
-        let log_probs = to_f32(log_softmax(out.logits, 1)); // [batch * k, vocab]
+        let lse = log_sum_exp(out.logits.clone()); // [batch * k, 1]
+        let log_probs = to_f32(out.logits - lse); // [batch * k, vocab]
         let attention = to_f32(out.attention); // [batch * k, src_len]
         let vocab = log_probs.len() / (batch_size * k);
 

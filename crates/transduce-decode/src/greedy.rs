@@ -1,11 +1,10 @@
 //! Greedy decoding: at each step, feed back the most probable token, for a whole batch at once.
 
 use burn::prelude::*;
-use burn::tensor::activation::log_softmax;
 use transduce_nn::Seq2Seq;
 use transduce_nn::special::{EOS, SOS};
 
-use crate::{to_f32, to_ids};
+use crate::{log_sum_exp, to_f32, to_ids};
 
 /// A decoded sequence.
 #[derive(Clone, Debug, PartialEq)]
@@ -71,19 +70,20 @@ pub fn greedy_with_limits<M: Seq2Seq>(
     for step in 0.. {
         let out = model.decode_step(&memory, tokens, state);
         state = out.state;
-        let log_probs = log_softmax(out.logits, 1); // [batch, vocab]
+        let lse = log_sum_exp(out.logits.clone()); // [batch, 1]
+        let logits = out.logits;
         // Sentences out of room end with <eos>, at its log-probability.
         let at_limit: Vec<bool> = (0..batch_size)
             .map(|b| !done[b] && step >= max_lens[b])
             .collect();
         let eos_scores = if at_limit.contains(&true) {
-            to_f32(log_probs.clone().slice([0..batch_size, EOS..EOS + 1])) // [batch]
+            to_f32(logits.clone().slice([0..batch_size, EOS..EOS + 1]) - lse.clone()) // [batch]
         } else {
             Vec::new()
         };
-        let (best, best_ids) = log_probs.max_dim_with_indices(1); // [batch, 1]
+        let (best, best_ids) = logits.max_dim_with_indices(1); // [batch, 1]
         let ids = to_ids(best_ids.clone());
-        let scores = to_f32(best);
+        let scores = to_f32(best - lse); // log-probabilities of the chosen tokens
         let attention = to_f32(out.attention); // [batch * src_len]
         for b in 0..batch_size {
             if done[b] {

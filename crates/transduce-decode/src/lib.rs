@@ -9,6 +9,18 @@ pub use greedy::{Hypothesis, greedy, greedy_with_limits};
 
 use burn::prelude::*;
 
+/// `log Σ_v exp(z_v)` of each row, through the backend's fused softmax:
+/// `max z - log max softmax(z)`, exact and finite because the largest probability is at least
+/// `1 / vocab_size`. On flex this is a few parallel passes, where `log_softmax` decomposes into
+/// six (two of them scalar `exp`/`log` over the whole row).
+///
+/// # Shapes
+/// - logits: `[rows, vocab_size]`; output: `[rows, 1]`
+pub fn log_sum_exp(logits: Tensor<2>) -> Tensor<2> {
+    let probs = burn::tensor::activation::softmax(logits.clone(), 1);
+    logits.max_dim(1) - probs.max_dim(1).log()
+}
+
 /// Reads an integer tensor of any backend's int dtype as `usize`s.
 pub fn to_ids<const D: usize>(t: Tensor<D, Int>) -> Vec<usize> {
     t.into_data()
@@ -162,5 +174,34 @@ pub(crate) mod test_util {
                 state,
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod log_sum_exp_tests {
+    use super::*;
+    use burn::tensor::Tolerance;
+    use burn::tensor::activation::log_softmax;
+
+    /// `z - log_sum_exp(z)` equals burn's `log_softmax`, also for rows far from zero, uniform
+    /// rows and one dominant logit.
+    #[test]
+    fn log_sum_exp_gives_log_softmax() {
+        let dev = Device::flex();
+        let z = Tensor::<2>::from_data(
+            [
+                [0.5, -1.0, 2.0, 0.0],
+                [1000.0, 999.0, 990.0, -1000.0],
+                [-500.0, -500.0, -500.0, -500.0],
+                [80.0, -80.0, 0.0, 3.0],
+            ],
+            &dev,
+        );
+        (z.clone() - log_sum_exp(z.clone()))
+            .into_data()
+            .assert_approx_eq::<f32>(
+                &log_softmax(z, 1).into_data(),
+                Tolerance::rel_abs(1e-6, 1e-5),
+            );
     }
 }

@@ -246,7 +246,10 @@ mod tests {
         let mut loss = Tensor::<1>::zeros([1], &ad);
         for (t, step) in steps.into_iter().enumerate() {
             step.clone().into_data().assert_eq(
-                &x.clone().slice(s![.., t..t + 1, ..]).reshape([2, 3]).into_data(),
+                &x.clone()
+                    .slice(s![.., t..t + 1, ..])
+                    .reshape([2, 3])
+                    .into_data(),
                 true,
             );
             loss = loss + step.sum().mul_scalar((t + 1) as f32);
