@@ -11,6 +11,7 @@
 //! ```
 //! The encoder is bidirectional by default, as in the paper; `s_0` is bridged from its final states.
 
+use crate::activation::tanh;
 use crate::dropout::dropout;
 use burn::nn::{Dropout, DropoutConfig, Embedding, EmbeddingConfig, Linear, LinearConfig};
 use burn::prelude::*;
@@ -162,7 +163,7 @@ impl Seq2Seq for Bahdanau {
             state = RecurrentState { layers, feed: None };
         }
         let features = Tensor::cat(vec![Tensor::stack::<3>(features, 1), y], 2); // [batch, tgt_len, 2 * d_hidden + d_embedding]
-        let o = self.deep_output.forward(features).tanh(); // [batch, tgt_len, d_hidden]
+        let o = tanh(self.deep_output.forward(features)); // [batch, tgt_len, d_hidden]
         self.output.forward(dropout(&self.dropout, o))
     }
 
@@ -202,10 +203,10 @@ impl Seq2Seq for Bahdanau {
             Tensor::cat(vec![y.clone(), context.clone()], 1),
             state.layers,
         ); // [batch, d_hidden]
-        let o = self
-            .deep_output
-            .forward(Tensor::cat(vec![s, context, y], 1))
-            .tanh(); // [batch, d_hidden]
+        let o = tanh(
+            self.deep_output
+                .forward(Tensor::cat(vec![s, context, y], 1)),
+        ); // [batch, d_hidden]
         DecodeStep {
             logits: self.output.forward(dropout(&self.dropout, o)),
             state: RecurrentState { layers, feed: None },

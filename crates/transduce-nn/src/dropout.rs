@@ -19,6 +19,8 @@ use burn::nn::Dropout;
 use burn::prelude::*;
 use burn::tensor::Distribution;
 
+use crate::activation::on_host;
+
 /// Applies `layer` to `x`: the identity unless `x` is on an autodiff device, the layer is in
 /// training mode and its probability is above zero.
 ///
@@ -35,22 +37,6 @@ pub fn dropout<const D: usize>(layer: &Dropout, x: Tensor<D>) -> Tensor<D> {
     let shape = x.shape();
     let mask = host_mask(shape.num_elements(), layer.prob, draw_seed(&device));
     x * Tensor::<D>::from_data(TensorData::new(mask, shape), &device)
-}
-
-/// Whether `device` keeps its tensors in host memory, where a mask is cheapest drawn on the CPU.
-fn on_host(device: &Device) -> bool {
-    let inner = device.clone().without_autodiff();
-    #[cfg(feature = "flex")]
-    if inner == Device::flex() {
-        return true;
-    }
-    #[cfg(feature = "ndarray")]
-    #[allow(deprecated)]
-    if inner == Device::ndarray() {
-        return true;
-    }
-    let _ = inner;
-    false
 }
 
 /// One 64-bit seed from the device's random stream (two uniform floats' bits).

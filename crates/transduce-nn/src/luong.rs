@@ -10,6 +10,7 @@
 //! ŷ_t  = softmax(W_y s̃_t + b_y)
 //! ```
 
+use crate::activation::tanh;
 use crate::dropout::dropout;
 use burn::nn::{Dropout, DropoutConfig, Embedding, EmbeddingConfig, Linear, LinearConfig};
 use burn::prelude::*;
@@ -172,9 +173,7 @@ impl Luong {
     /// - context `a_t`, state `s_t`: `[batch_size, d_hidden]`
     /// - output: `[batch_size, d_hidden]`
     fn attentional(&self, context: Tensor<2>, s: Tensor<2>) -> Tensor<2> {
-        self.combine
-            .forward(Tensor::cat(vec![context, s], 1))
-            .tanh()
+        tanh(self.combine.forward(Tensor::cat(vec![context, s], 1)))
     }
 }
 

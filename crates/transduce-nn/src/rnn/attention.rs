@@ -15,6 +15,7 @@
 //! Then `α_t = softmax(e_t)` over the real source positions (padding gets exactly 0) and the
 //! context `a_t = Σ_i α_ti h_i`. The key side (`W_a h_i`, `U h_i`) is computed once per sentence.
 
+use crate::activation::tanh;
 use burn::nn::{Linear, LinearConfig};
 use burn::prelude::*;
 use burn::tensor::activation::softmax;
@@ -146,7 +147,7 @@ impl RnnAttention {
         let scores = match (&self.query, &self.v) {
             (Some(w), Some(v)) => {
                 let q = w.forward(query).unsqueeze_dim::<3>(1); // [batch, 1, d_attn]
-                v.forward((keys + q).tanh()).reshape([batch_size, src_len]) // [batch, src_len]
+                v.forward(tanh(keys + q)).reshape([batch_size, src_len]) // [batch, src_len]
             }
             _ => keys
                 .matmul(query.unsqueeze_dim::<3>(2)) // [batch, src_len, 1]

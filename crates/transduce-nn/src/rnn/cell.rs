@@ -19,6 +19,7 @@
 //! The gates' weights are fused into one input projection `W_x` (applied to a whole sequence at
 //! once by [`Cell::project_input`]) and one hidden projection `W_h`, so a step costs one matmul.
 
+use crate::activation::tanh;
 use burn::nn::{Initializer, Linear, LinearConfig};
 use burn::prelude::*;
 use burn::tensor::activation::sigmoid;
@@ -156,14 +157,14 @@ impl Cell {
         let h_proj = self.hidden.forward(state.h.clone()); // [batch, gates * d_hidden]
         match self.gates {
             1 => CellState {
-                h: (x_proj + h_proj).tanh(),
+                h: tanh(x_proj + h_proj),
                 c: None,
             },
             3 => {
                 let gate = |t: &Tensor<2>, i: usize| t.clone().slice(s![.., i * d..(i + 1) * d]);
                 let r = sigmoid(gate(&x_proj, 0) + gate(&h_proj, 0));
                 let z = sigmoid(gate(&x_proj, 1) + gate(&h_proj, 1));
-                let n = (gate(&x_proj, 2) + r * gate(&h_proj, 2)).tanh();
+                let n = tanh(gate(&x_proj, 2) + r * gate(&h_proj, 2));
                 let h = z.clone().neg().add_scalar(1.0) * n + z * state.h;
                 CellState { h, c: None }
             }
@@ -173,11 +174,11 @@ impl Cell {
                 let (i, f, g, o) = (
                     sigmoid(gate(0)),
                     sigmoid(gate(1)),
-                    gate(2).tanh(),
+                    tanh(gate(2)),
                     sigmoid(gate(3)),
                 );
                 let c = f * state.c.expect("an LSTM state has a memory cell") + i * g;
-                let h = o * c.clone().tanh();
+                let h = o * tanh(c.clone());
                 CellState { h, c: Some(c) }
             }
         }

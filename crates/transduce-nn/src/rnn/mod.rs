@@ -7,6 +7,7 @@ pub mod cell;
 pub mod elman;
 pub mod encoder;
 
+use crate::activation::tanh;
 use crate::dropout::dropout;
 use burn::nn::{Dropout, DropoutConfig, Embedding, EmbeddingConfig, Linear, LinearConfig};
 use burn::prelude::*;
@@ -138,9 +139,9 @@ impl SourceEncoder {
             .into_iter()
             .map(|s| match &self.bridge_h {
                 Some(bridge_h) => CellState {
-                    h: bridge_h.forward(s.h).tanh(),
+                    h: tanh(bridge_h.forward(s.h)),
                     c: match (&self.bridge_c, s.c) {
-                        (Some(bridge_c), Some(c)) => Some(bridge_c.forward(c).tanh()),
+                        (Some(bridge_c), Some(c)) => Some(tanh(bridge_c.forward(c))),
                         (_, c) => c,
                     },
                 },
