@@ -47,6 +47,23 @@ impl BeamConfig {
     }
 }
 
+/// The indices of the `k` largest values of `row`, largest first (ties: the lower index first),
+/// in one pass: each value is compared with the smallest of the best so far, and only the few
+/// that beat it are inserted into the short sorted list.
+fn top_k(row: &[f32], k: usize) -> Vec<usize> {
+    let k = k.min(row.len());
+    let mut best: Vec<(f32, usize)> = Vec::with_capacity(k + 1);
+    for (i, &x) in row.iter().enumerate() {
+        if best.len() == k && !(x > best[k - 1].0) {
+            continue;
+        }
+        let at = best.partition_point(|&(y, _)| y >= x);
+        best.insert(at, (x, i));
+        best.truncate(k);
+    }
+    best.into_iter().map(|(_, i)| i).collect()
+}
+
 #[derive(Clone, Debug)]
 struct Partial {
     tokens: Vec<usize>,
@@ -137,14 +154,11 @@ pub fn beam_search_with_limits<M: Seq2Seq>(
                     candidates.push((hyp.score + row[EOS], j, EOS));
                     continue;
                 }
-                let mut best: Vec<usize> = (0..vocab).collect();
-                let take = (k + 1).min(vocab);
-                best.select_nth_unstable_by(take - 1, |&x, &y| row[y].total_cmp(&row[x]));
                 candidates.extend(
-                    best[..take]
-                        .iter()
-                        .filter(|&&v| v != EOS || step >= config.min_len)
-                        .map(|&v| (hyp.score + row[v], j, v)),
+                    top_k(row, k + 1)
+                        .into_iter()
+                        .filter(|&v| v != EOS || step >= config.min_len)
+                        .map(|v| (hyp.score + row[v], j, v)),
                 );
             }
             candidates.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)).then(a.2.cmp(&b.2)));
@@ -254,6 +268,28 @@ mod tests {
             ((x >> 33) as f32 / (1u64 << 31) as f32) * 4.0 - 2.0
         };
         TableModel::from_table((0..v).map(|_| (0..v).map(|_| next()).collect()).collect())
+    }
+
+    #[test]
+    fn top_k_equals_sorting() {
+        let row = [0.5, -1.0, 3.0, 3.0, f32::NEG_INFINITY, 2.0, 0.5, 7.0];
+        assert_eq!(top_k(&row, 3), [7, 2, 3]);
+        assert_eq!(top_k(&row, 1), [7]);
+        assert_eq!(top_k(&row, 20), [7, 2, 3, 5, 0, 6, 1, 4]);
+        let mut state = 9u64;
+        for _ in 0..50 {
+            let row: Vec<f32> = (0..300)
+                .map(|_| {
+                    state = state
+                        .wrapping_mul(6364136223846793005)
+                        .wrapping_add(1442695040888963407);
+                    ((state >> 40) % 97) as f32 // many ties
+                })
+                .collect();
+            let mut sorted: Vec<usize> = (0..row.len()).collect();
+            sorted.sort_by(|&a, &b| row[b].total_cmp(&row[a]).then(a.cmp(&b)));
+            assert_eq!(top_k(&row, 5), sorted[..5]);
+        }
     }
 
     #[test]
