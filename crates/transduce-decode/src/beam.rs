@@ -54,7 +54,7 @@ fn top_k(row: &[f32], k: usize) -> Vec<usize> {
     let k = k.min(row.len());
     let mut best: Vec<(f32, usize)> = Vec::with_capacity(k + 1);
     for (i, &x) in row.iter().enumerate() {
-        if best.len() == k && !(x > best[k - 1].0) {
+        if best.len() == k && x.partial_cmp(&best[k - 1].0) != Some(std::cmp::Ordering::Greater) {
             continue;
         }
         let at = best.partition_point(|&(y, _)| y >= x);
