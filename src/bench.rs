@@ -30,7 +30,7 @@ use transduce_data::{Example, Seq2SeqBatcher};
 use transduce_decode::{BeamConfig, beam_search_with_limits};
 use transduce_nn::special::SOS;
 use transduce_nn::{
-    BahdanauConfig, CellKind, LuongConfig, ModelConfig, RnnSeq2SeqConfig, Score, Seq2Seq,
+    BahdanauConfig, CellKind, LuongConfig, Model, ModelConfig, RnnSeq2SeqConfig, Score, Seq2Seq,
     Seq2SeqBatch, TransformerConfig,
 };
 use transduce_train::Seq2SeqTrainee;
@@ -405,20 +405,20 @@ fn greedy_fixed<M: Seq2Seq>(model: &M, batch: &Seq2SeqBatch, steps: usize) -> Ve
         .unwrap_or_default()
 }
 
-/// Greedy decoding that runs the whole decoder over the prefix at every step (no cache).
-fn greedy_uncached<M: Seq2Seq>(model: &M, batch: &Seq2SeqBatch, steps: usize) {
+/// Greedy decoding that runs the whole decoder over the prefix at every step (no cache), the
+/// source encoded once, as the PyTorch reference does. Transformers only.
+fn greedy_uncached(model: &Model, batch: &Seq2SeqBatch, steps: usize) {
+    let Model::Transformer(model) = model else {
+        return;
+    };
     let [batch_size, _] = batch.src.dims();
     let device = batch.src.device();
+    let memory = model.encode(batch.src.clone(), batch.src_mask_pad.clone());
     let mut prefix = Tensor::<2, Int>::full([batch_size, 1], SOS as i64, &device);
     for _ in 0..steps {
         let len = prefix.dims()[1];
         let mask = Tensor::<2, Int>::zeros([batch_size, len], &device).equal_elem(1); // no padding
-        let logits = model.forward(
-            batch.src.clone(),
-            batch.src_mask_pad.clone(),
-            prefix.clone(),
-            mask,
-        ); // [batch, len, vocab]
+        let logits = model.decode_full(&memory, prefix.clone(), mask).logits; // [batch, len, vocab]
         let next = logits
             .slice(s![.., len - 1..len, ..])
             .argmax(2)

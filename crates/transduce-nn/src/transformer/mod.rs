@@ -296,6 +296,23 @@ impl Transformer {
         tgt_mask_pad: Tensor<2, Bool>,
     ) -> TransformerOutput {
         let memory = self.encode_memory(src, src_mask_pad);
+        self.decode_full(&memory, tgt_in, tgt_mask_pad)
+    }
+
+    /// The decoder over a whole target prefix, given the encoded source: what
+    /// [`Transformer::forward_full`] does after encoding, and what decoding without a cache
+    /// repeats at every step.
+    ///
+    /// # Shapes
+    /// - memory: from [`Seq2Seq::encode`]
+    /// - tgt_in, tgt_mask_pad: `[batch_size, tgt_len]`
+    /// - output: see [`TransformerOutput`]
+    pub fn decode_full(
+        &self,
+        memory: &TransformerMemory,
+        tgt_in: Tensor<2, Int>,
+        tgt_mask_pad: Tensor<2, Bool>,
+    ) -> TransformerOutput {
         let mut y = self.embed(&self.tgt_embedding, tgt_in, 0); // [batch, tgt_len, d_model]
         let mut self_attention = Vec::with_capacity(self.decoder.len());
         let mut cross_attention = Vec::with_capacity(self.decoder.len());
