@@ -125,6 +125,16 @@ class TransformerModel(nn.Module):
         return (memory[0][index], memory[1][index]), (None if prefix is None else prefix[index])
 
 
+def encode_packed(encoder, embedding, src):
+    """Runs a recurrent encoder over the real tokens only (packed), as transduce holds its state
+    over padding; returns the padded outputs and the final state."""
+    lengths = (src != PAD).sum(1)
+    packed = nn.utils.rnn.pack_padded_sequence(embedding(src), lengths, batch_first=True, enforce_sorted=False)
+    out, final = encoder(packed)
+    out, _ = nn.utils.rnn.pad_packed_sequence(out, batch_first=True, total_length=src.size(1))
+    return out, final
+
+
 class LuongModel(nn.Module):
     def __init__(self, d_emb=256, d=512):
         super().__init__()
@@ -137,10 +147,7 @@ class LuongModel(nn.Module):
         self.d = d
 
     def start(self, src):
-        lengths = (src != PAD).sum(1)
-        packed = nn.utils.rnn.pack_padded_sequence(self.src_emb(src), lengths, batch_first=True, enforce_sorted=False)
-        out, (h, c) = self.encoder(packed)
-        out, _ = nn.utils.rnn.pad_packed_sequence(out, batch_first=True, total_length=src.size(1))
+        out, (h, c) = encode_packed(self.encoder, self.src_emb, src)
         feed = torch.zeros(src.size(0), self.d)
         return (out, src == PAD), (h[0], c[0], feed)
 
@@ -176,9 +183,7 @@ class GruModel(nn.Module):
         self.out = nn.Linear(d, VOCAB)
 
     def start(self, src):
-        lengths = (src != PAD).sum(1)
-        packed = nn.utils.rnn.pack_padded_sequence(self.src_emb(src), lengths, batch_first=True, enforce_sorted=False)
-        _, h = self.encoder(packed)
+        _, h = encode_packed(self.encoder, self.src_emb, src)
         return (src,), h
 
     def step(self, memory, tokens, h):
@@ -209,10 +214,7 @@ class BahdanauModel(nn.Module):
         self.out = nn.Linear(d, VOCAB)
 
     def start(self, src):
-        lengths = (src != PAD).sum(1)
-        packed = nn.utils.rnn.pack_padded_sequence(self.src_emb(src), lengths, batch_first=True, enforce_sorted=False)
-        out, h = self.encoder(packed)
-        out, _ = nn.utils.rnn.pad_packed_sequence(out, batch_first=True, total_length=src.size(1))
+        out, h = encode_packed(self.encoder, self.src_emb, src)
         s = torch.tanh(self.bridge(torch.cat([h[0], h[1]], 1)))
         return (out, self.key(out), src == PAD), s
 

@@ -31,7 +31,7 @@ use transduce_decode::{BeamConfig, beam_search_with_limits};
 use transduce_nn::special::SOS;
 use transduce_nn::{
     BahdanauConfig, CellKind, LuongConfig, Model, ModelConfig, RnnSeq2SeqConfig, Score, Seq2Seq,
-    Seq2SeqBatch, TransformerConfig,
+    Seq2SeqBatch, Transformer, TransformerConfig,
 };
 use transduce_train::Seq2SeqTrainee;
 
@@ -358,8 +358,10 @@ pub fn run(
             &vec![steps_out; w.batch_size],
         );
     });
-    let greedy_uncached_s = matches!(w.model, ModelConfig::Transformer(_))
-        .then(|| time(|| greedy_uncached(&model, &batch, steps_out)));
+    let greedy_uncached_s = match &model {
+        Model::Transformer(t) => Some(time(|| greedy_uncached(t, &batch, steps_out))),
+        _ => None,
+    };
     let decoded = sentences * steps_out as f64;
     BenchReport {
         workload: w.name.to_string(),
@@ -406,11 +408,8 @@ fn greedy_fixed<M: Seq2Seq>(model: &M, batch: &Seq2SeqBatch, steps: usize) -> Ve
 }
 
 /// Greedy decoding that runs the whole decoder over the prefix at every step (no cache), the
-/// source encoded once, as the PyTorch reference does. Transformers only.
-fn greedy_uncached(model: &Model, batch: &Seq2SeqBatch, steps: usize) {
-    let Model::Transformer(model) = model else {
-        return;
-    };
+/// source encoded once, as the PyTorch reference does.
+fn greedy_uncached(model: &Transformer, batch: &Seq2SeqBatch, steps: usize) {
     let [batch_size, _] = batch.src.dims();
     let device = batch.src.device();
     let memory = model.encode(batch.src.clone(), batch.src_mask_pad.clone());

@@ -17,8 +17,18 @@ use burn::prelude::*;
 /// # Shapes
 /// - logits: `[rows, vocab_size]`; output: `[rows, 1]`
 pub fn log_sum_exp(logits: Tensor<2>) -> Tensor<2> {
+    softmax_and_log_sum_exp(logits).1
+}
+
+/// The row-wise softmax and [`log_sum_exp`] together, for callers that need both (the training
+/// loss).
+///
+/// # Shapes
+/// - logits: `[rows, vocab_size]`; output: `[rows, vocab_size]` and `[rows, 1]`
+pub fn softmax_and_log_sum_exp(logits: Tensor<2>) -> (Tensor<2>, Tensor<2>) {
     let probs = burn::tensor::activation::softmax(logits.clone(), 1);
-    logits.max_dim(1) - probs.max_dim(1).log()
+    let log_sum_exp = logits.max_dim(1) - probs.clone().max_dim(1).log();
+    (probs, log_sum_exp)
 }
 
 /// Reads an integer tensor of any backend's int dtype as `usize`s.

@@ -130,6 +130,30 @@ impl Bahdanau {
             crate::Side::Target => &mut self.embedding,
         }
     }
+
+    /// One step of the recurrence from an embedded input token `y_t`: the context `c_t` from
+    /// the previous state, then `s_t = cell([y_t; c_t], s_{t-1})`.
+    ///
+    /// # Shapes
+    /// - y: `[batch_size, d_embedding]`
+    /// - output: `s_t` and `c_t` `[batch_size, d_hidden]`, the next state, weights `[batch_size, src_len]`
+    fn recur(
+        &self,
+        memory: &RecurrentMemory,
+        y: Tensor<2>,
+        state: RecurrentState,
+    ) -> (Tensor<2>, Tensor<2>, RecurrentState, Tensor<2>) {
+        let (context, weights) = self.attention.forward(
+            state.top(),
+            memory.keys.clone(),
+            memory.outputs.clone(),
+            memory.src_mask_pad.clone(),
+        ); // c_t: [batch, d_hidden]
+        let (s, layers) = self
+            .decoder
+            .step(Tensor::cat(vec![y, context.clone()], 1), state.layers); // [batch, d_hidden]
+        (s, context, RecurrentState { layers, feed: None }, weights)
+    }
 }
 
 impl Seq2Seq for Bahdanau {
@@ -150,17 +174,9 @@ impl Seq2Seq for Bahdanau {
         let y = dropout(&self.dropout, self.embedding.forward(tgt_in)); // [batch, tgt_len, d_embedding]
         let mut features = Vec::with_capacity(y.dims()[1]);
         for y_t in time_steps(y.clone()) {
-            let (context, _) = self.attention.forward(
-                state.top(),
-                memory.keys.clone(),
-                memory.outputs.clone(),
-                memory.src_mask_pad.clone(),
-            ); // c_t: [batch, d_hidden]
-            let (s, layers) = self
-                .decoder
-                .step(Tensor::cat(vec![y_t, context.clone()], 1), state.layers);
+            let (s, context, next, _) = self.recur(&memory, y_t, state);
             features.push(Tensor::cat(vec![s, context], 1)); // [batch, 2 * d_hidden]
-            state = RecurrentState { layers, feed: None };
+            state = next;
         }
         let features = Tensor::cat(vec![Tensor::stack::<3>(features, 1), y], 2); // [batch, tgt_len, 2 * d_hidden + d_embedding]
         let o = tanh(self.deep_output.forward(features)); // [batch, tgt_len, d_hidden]
@@ -193,23 +209,14 @@ impl Seq2Seq for Bahdanau {
                 .forward(prev_tokens.reshape([batch_size, 1]))
                 .squeeze_dim::<2>(1),
         ); // [batch, d_embedding]
-        let (context, weights) = self.attention.forward(
-            state.top(),
-            memory.keys.clone(),
-            memory.outputs.clone(),
-            memory.src_mask_pad.clone(),
-        ); // c_t: [batch, d_hidden]
-        let (s, layers) = self.decoder.step(
-            Tensor::cat(vec![y.clone(), context.clone()], 1),
-            state.layers,
-        ); // [batch, d_hidden]
+        let (s, context, state, weights) = self.recur(memory, y.clone(), state);
         let o = tanh(
             self.deep_output
                 .forward(Tensor::cat(vec![s, context, y], 1)),
         ); // [batch, d_hidden]
         DecodeStep {
             logits: self.output.forward(dropout(&self.dropout, o)),
-            state: RecurrentState { layers, feed: None },
+            state,
             attention: weights,
         }
     }

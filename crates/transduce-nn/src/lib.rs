@@ -4,8 +4,9 @@
 //! [`Seq2Seq::encode`] and a caller-owned, step-by-step [`Seq2Seq::decode_step`], so that greedy
 //! search, beam search, the training step and the attention plots are written once.
 //!
-//! This crate holds model maths only: no backend feature (except `flex` and `ndarray`, which let [`dropout`] draw its masks and [`activation`] compute
-//! `tanh` in the forms fastest on the CPU), no file I/O, no burn-train.
+//! This crate holds model maths only: no file I/O, no burn-train, and no backend feature except
+//! `flex` and `ndarray`, which let [`dropout`] draw its masks and [`activation`] compute `tanh` in
+//! the forms fastest on the CPU.
 #![warn(missing_docs)]
 
 pub mod activation;

@@ -79,35 +79,8 @@ pub trait Seq2Seq {
     }
 }
 
-/// Teacher forcing by stepping: feeds `tgt_in` one position at a time through
-/// [`Seq2Seq::decode_step`] and stacks the logits, so that training and decoding share one code
-/// path (the recurrent models' `forward`).
-///
-/// # Shapes
-/// - src, src_mask_pad: `[batch_size, src_len]`
-/// - tgt_in: `[batch_size, tgt_len]`
-/// - output: `[batch_size, tgt_len, vocab_size]`
-pub fn teacher_forced<M: Seq2Seq>(
-    model: &M,
-    src: Tensor<2, Int>,
-    src_mask_pad: Tensor<2, Bool>,
-    tgt_in: Tensor<2, Int>,
-) -> Tensor<3> {
-    let [batch_size, tgt_len] = tgt_in.dims();
-    let memory = model.encode(src, src_mask_pad);
-    let mut state = model.init_state(&memory);
-    let mut logits = Vec::with_capacity(tgt_len);
-    for t in 0..tgt_len {
-        let tokens = tgt_in.clone().slice(s![.., t..t + 1]).reshape([batch_size]);
-        let step = model.decode_step(&memory, tokens, state);
-        state = step.state;
-        logits.push(step.logits);
-    }
-    Tensor::stack(logits, 1) // [batch, tgt_len, vocab]
-}
-
-/// Scheduled sampling (Bengio et al. 2015): like [`teacher_forced`], but at each step after the
-/// first, each sentence is fed the reference token with probability `ratio` and the model's own
+/// Scheduled sampling (Bengio et al. 2015): teacher forcing by stepping through
+/// [`Seq2Seq::decode_step`], except that at each step after the first, each sentence is fed the reference token with probability `ratio` and the model's own
 /// most probable previous token otherwise. `ratio = 1` is teacher forcing.
 ///
 /// # Shapes

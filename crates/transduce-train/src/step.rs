@@ -3,10 +3,9 @@
 use burn::data::dataloader::batcher::Batcher;
 use burn::prelude::*;
 use burn::tensor::IndexingUpdateOp;
-use burn::tensor::activation::softmax;
 use burn::train::{InferenceStep, SequenceOutput, TrainOutput, TrainStep};
 use transduce_data::{Example, Seq2SeqBatcher};
-use transduce_decode::{greedy_with_limits, to_ids};
+use transduce_decode::{greedy_with_limits, softmax_and_log_sum_exp, to_ids};
 use transduce_nn::special::PAD;
 use transduce_nn::{Model, Seq2SeqBatch};
 
@@ -86,8 +85,7 @@ impl Seq2SeqTrainee {
 /// `∂loss/∂z_t = (softmax(z_t) - q_t) / N` (zero at padding), is attached through the surrogate
 /// `Σ z ⊙ stop_gradient(G)`. The graph then holds two operations over `[positions, V]` instead of
 /// the dozen of a differentiated log-softmax with one-hot targets, and the one-hot targets are
-/// never built. `log_sum_exp(z_t) = max z_t - log max softmax(z_t)`, exact and finite because
-/// the largest probability is at least `1 / V`.
+/// never built. `log Σ exp z_t` comes from [`softmax_and_log_sum_exp`].
 ///
 /// # Shapes
 /// - logits: `[batch_size, tgt_len, vocab_size]`
@@ -107,8 +105,7 @@ pub fn sequence_loss(
     let real = targets.clone().not_equal_elem(PAD as i64).float(); // [n, 1]
     let weight = real.clone() / real.sum().unsqueeze::<2>(); // [n, 1], 1/N at real positions
 
-    let probs = softmax(z.clone(), 1); // [n, vocab]
-    let log_sum_exp = z.clone().max_dim(1) - probs.clone().max_dim(1).log(); // [n, 1]
+    let (probs, log_sum_exp) = softmax_and_log_sum_exp(z.clone()); // [n, vocab], [n, 1]
     let log_p_target = z.clone().gather(1, targets.clone()) - log_sum_exp.clone(); // [n, 1]
     let per_position = if eps > 0.0 {
         let mean_log_p = z.mean_dim(1) - log_sum_exp; // [n, 1]

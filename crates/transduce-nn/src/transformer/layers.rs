@@ -161,16 +161,16 @@ impl PositionwiseFeedForward {
 fn residual<T>(
     x: Tensor<3>,
     norm: &LayerNorm,
-    dropout: &Dropout,
+    drop: &Dropout,
     norm_first: bool,
     sublayer: impl FnOnce(Tensor<3>) -> (Tensor<3>, T),
 ) -> (Tensor<3>, T) {
     if norm_first {
         let (y, extra) = sublayer(norm.forward(x.clone()));
-        (x + crate::dropout::dropout(dropout, y), extra)
+        (x + dropout(drop, y), extra)
     } else {
         let (y, extra) = sublayer(x.clone());
-        (norm.forward(x + crate::dropout::dropout(dropout, y)), extra)
+        (norm.forward(x + dropout(drop, y)), extra)
     }
 }
 
