@@ -1,4 +1,4 @@
-"""Matrix multiplication throughput at the shapes of workload W1's training step, in PyTorch:
+"""Matrix multiplication throughput at the shapes of workloads W1's and W2's training steps, in PyTorch:
 the counterpart of `cargo run --release --example gemm_shapes` (same shapes, same output).
 
     python3 bench/gemm_shapes.py
@@ -18,6 +18,13 @@ SHAPES = [
     ("vocab dW = x^T g", 256, 768, 8000, True, False),
     ("vocab dx = g W^T", 768, 8000, 256, False, True),
     ("ffn dW", 256, 768, 1024, True, False),
+    ("w2 lstm step fwd", 32, 512, 2048, False, False),
+    ("w2 lstm step dx", 32, 2048, 512, False, True),
+    ("w2 lstm step dW", 512, 32, 2048, True, False),
+    ("w2 dec input fwd", 32, 768, 2048, False, False),
+    ("w2 vocab proj fwd", 768, 512, 8000, False, False),
+    ("w2 vocab dW", 512, 768, 8000, True, False),
+    ("w2 vocab dx", 768, 8000, 512, False, True),
     ("peak 2048^3", 2048, 2048, 2048, False, False),
 ]
 

@@ -1,4 +1,4 @@
-//! Matrix multiplication throughput at the shapes of workload W1's training step, on flex.
+//! Matrix multiplication throughput at the shapes of workloads W1's and W2's training steps, on flex.
 //!
 //! `cargo run --release --example gemm_shapes` (compare with `python3 bench/gemm_shapes.py`)
 use burn::prelude::*;
@@ -15,6 +15,13 @@ fn main() {
         ("vocab dW = x^T g", 256, 768, 8000, true, false),
         ("vocab dx = g W^T", 768, 8000, 256, false, true),
         ("ffn dW", 256, 768, 1024, true, false),
+        ("w2 lstm step fwd", 32, 512, 2048, false, false),
+        ("w2 lstm step dx", 32, 2048, 512, false, true),
+        ("w2 lstm step dW", 512, 32, 2048, true, false),
+        ("w2 dec input fwd", 32, 768, 2048, false, false),
+        ("w2 vocab proj fwd", 768, 512, 8000, false, false),
+        ("w2 vocab dW", 512, 768, 8000, true, false),
+        ("w2 vocab dx", 768, 8000, 512, false, true),
         ("peak 2048^3", 2048, 2048, 2048, false, false),
     ];
     for &(name, m, k, n, ta, tb) in shapes {

@@ -18,7 +18,7 @@ use burn::prelude::*;
 
 use crate::rnn::attention::{RnnAttention, RnnAttentionConfig, Score};
 use crate::rnn::cell::CellKind;
-use crate::rnn::encoder::{RnnDecoderStack, RnnDecoderStackConfig};
+use crate::rnn::encoder::{BoundDecoderStack, RnnDecoderStack, RnnDecoderStackConfig};
 use crate::rnn::{RecurrentMemory, RecurrentState, SourceEncoder, SourceEncoderConfig, time_steps};
 use crate::rnn_seq2seq::validate_recurrent;
 use crate::seq2seq::{ConfigError, DecodeStep, Seq2Seq};
@@ -139,6 +139,7 @@ impl Bahdanau {
     /// - output: `s_t` and `c_t` `[batch_size, d_hidden]`, the next state, weights `[batch_size, src_len]`
     fn recur(
         &self,
+        decoder: &BoundDecoderStack,
         memory: &RecurrentMemory,
         y: Tensor<2>,
         state: RecurrentState,
@@ -149,9 +150,7 @@ impl Bahdanau {
             memory.outputs.clone(),
             memory.src_mask_pad.clone(),
         ); // c_t: [batch, d_hidden]
-        let (s, layers) = self
-            .decoder
-            .step(Tensor::cat(vec![y, context.clone()], 1), state.layers); // [batch, d_hidden]
+        let (s, layers) = decoder.step(Tensor::cat(vec![y, context.clone()], 1), state.layers); // [batch, d_hidden]
         (s, context, RecurrentState { layers, feed: None }, weights)
     }
 }
@@ -171,10 +170,11 @@ impl Seq2Seq for Bahdanau {
         // deep output and the projection onto the vocabulary run once for the whole sequence.
         let memory = self.encode(src, src_mask_pad);
         let mut state = self.init_state(&memory);
+        let decoder = self.decoder.bind();
         let y = dropout(&self.dropout, self.embedding.forward(tgt_in)); // [batch, tgt_len, d_embedding]
         let mut features = Vec::with_capacity(y.dims()[1]);
         for y_t in time_steps(y.clone()) {
-            let (s, context, next, _) = self.recur(&memory, y_t, state);
+            let (s, context, next, _) = self.recur(&decoder, &memory, y_t, state);
             features.push(Tensor::cat(vec![s, context], 1)); // [batch, 2 * d_hidden]
             state = next;
         }
@@ -209,7 +209,8 @@ impl Seq2Seq for Bahdanau {
                 .forward(prev_tokens.reshape([batch_size, 1]))
                 .squeeze_dim::<2>(1),
         ); // [batch, d_embedding]
-        let (s, context, state, weights) = self.recur(memory, y.clone(), state);
+        let (s, context, state, weights) =
+            self.recur(&self.decoder.bind(), memory, y.clone(), state);
         let o = tanh(
             self.deep_output
                 .forward(Tensor::cat(vec![s, context, y], 1)),

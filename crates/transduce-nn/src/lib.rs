@@ -13,6 +13,7 @@ pub mod activation;
 pub mod bahdanau;
 pub mod batch;
 pub mod dropout;
+pub mod linear;
 pub mod luong;
 pub mod model;
 pub mod pytorch;

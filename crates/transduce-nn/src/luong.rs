@@ -17,7 +17,7 @@ use burn::prelude::*;
 
 use crate::rnn::attention::{RnnAttention, RnnAttentionConfig, Score};
 use crate::rnn::cell::CellKind;
-use crate::rnn::encoder::{RnnDecoderStack, RnnDecoderStackConfig};
+use crate::rnn::encoder::{BoundDecoderStack, RnnDecoderStack, RnnDecoderStackConfig};
 use crate::rnn::{RecurrentMemory, RecurrentState, SourceEncoder, SourceEncoderConfig, time_steps};
 use crate::rnn_seq2seq::validate_recurrent;
 use crate::seq2seq::{ConfigError, DecodeStep, Seq2Seq};
@@ -144,6 +144,7 @@ impl Luong {
     /// - output: `s̃_t` `[batch_size, d_hidden]`, weights `[batch_size, src_len]`
     fn recur(
         &self,
+        decoder: &BoundDecoderStack,
         memory: &RecurrentMemory,
         y: Tensor<2>,
         state: RecurrentState,
@@ -152,7 +153,7 @@ impl Luong {
             Some(feed) => Tensor::cat(vec![y, feed], 1), // [batch, d_embedding + d_hidden]
             None => y,
         };
-        let (s, layers) = self.decoder.step(x, state.layers); // [batch, d_hidden]
+        let (s, layers) = decoder.step(x, state.layers); // [batch, d_hidden]
         let (context, weights) = self.attention.forward(
             s.clone(),
             memory.keys.clone(),
@@ -192,10 +193,11 @@ impl Seq2Seq for Luong {
         // the vocabulary run once for the whole sequence.
         let memory = self.encode(src, src_mask_pad);
         let mut state = self.init_state(&memory);
+        let decoder = self.decoder.bind();
         let y = dropout(&self.dropout, self.embedding.forward(tgt_in)); // [batch, tgt_len, d_embedding]
         let mut outputs = Vec::with_capacity(y.dims()[1]);
         for y_t in time_steps(y) {
-            let (attentional, next, _) = self.recur(&memory, y_t, state);
+            let (attentional, next, _) = self.recur(&decoder, &memory, y_t, state);
             outputs.push(attentional);
             state = next;
         }
@@ -232,7 +234,7 @@ impl Seq2Seq for Luong {
                 .forward(prev_tokens.reshape([batch_size, 1]))
                 .squeeze_dim::<2>(1),
         ); // [batch, d_embedding]
-        let (attentional, state, weights) = self.recur(memory, y, state);
+        let (attentional, state, weights) = self.recur(&self.decoder.bind(), memory, y, state);
         let logits = self.output.forward(dropout(&self.dropout, attentional)); // [batch, vocab]
         DecodeStep {
             logits,

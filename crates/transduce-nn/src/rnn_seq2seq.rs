@@ -169,8 +169,9 @@ impl Seq2Seq for RnnSeq2Seq {
         let mut layers = self.init_state(&memory).layers;
         let y = dropout(&self.dropout, self.embedding.forward(tgt_in)); // [batch, tgt_len, d_embedding]
         let mut states = Vec::with_capacity(y.dims()[1]);
+        let decoder = self.decoder.bind();
         for y_t in time_steps(y) {
-            let (s, next) = self.decoder.step(y_t, layers);
+            let (s, next) = decoder.step(y_t, layers);
             states.push(s);
             layers = next;
         }
@@ -201,7 +202,10 @@ impl Seq2Seq for RnnSeq2Seq {
             .embedding
             .forward(prev_tokens.reshape([batch_size, 1]))
             .squeeze_dim::<2>(1); // [batch, d_embedding]
-        let (s, layers) = self.decoder.step(dropout(&self.dropout, y), state.layers); // [batch, d_hidden]
+        let (s, layers) = self
+            .decoder
+            .bind()
+            .step(dropout(&self.dropout, y), state.layers); // [batch, d_hidden]
         let logits = self.output.forward(dropout(&self.dropout, s)); // [batch, vocab]
         DecodeStep {
             logits,

@@ -20,13 +20,14 @@
 //! once by [`Cell::project_input`]) and one hidden projection `W_h`, so a step costs one matmul.
 
 use crate::activation::tanh;
-use burn::nn::{Initializer, Linear, LinearConfig};
+use burn::nn::Initializer;
 use burn::prelude::*;
 use burn::tensor::activation::sigmoid;
 use serde::{Deserialize, Serialize};
 
 use crate::BatchSelect;
-use crate::pytorch::{ImportError, Importer, with_weights};
+use crate::linear::{BoundLinear, Linear, LinearConfig};
+use crate::pytorch::{ImportError, Importer};
 
 /// Which recurrence.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -140,6 +141,35 @@ impl Cell {
         self.input.forward(x)
     }
 
+    /// One step from an input (see [`BoundCell::step`]).
+    ///
+    /// # Shapes
+    /// - x: `[batch_size, d_input]`
+    pub fn step(&self, x: Tensor<2>, state: CellState) -> CellState {
+        self.bind().step(x, state)
+    }
+
+    /// The weights read once, for stepping through a whole sequence (see [`Linear::bind`]).
+    pub fn bind(&self) -> BoundCell {
+        BoundCell {
+            input: self.input.bind(),
+            hidden: self.hidden.bind(),
+            gates: self.gates,
+            d_hidden: self.d_hidden,
+        }
+    }
+}
+
+/// A [`Cell`] whose weights were read once for a sequence ([`Cell::bind`]).
+#[derive(Clone, Debug)]
+pub struct BoundCell {
+    input: BoundLinear,
+    hidden: BoundLinear,
+    gates: usize,
+    d_hidden: usize,
+}
+
+impl BoundCell {
     /// One step from an input.
     ///
     /// # Shapes
@@ -196,7 +226,7 @@ impl Cell {
     ) -> Result<Self, ImportError> {
         let name = |what: &str| format!("{what}_l{layer}{}", if reverse { "_reverse" } else { "" });
         let (g, d) = (self.gates * self.d_hidden, self.d_hidden);
-        let [d_input, _] = self.input.weight.dims();
+        let d_input = self.input.d_input();
         let w_ih = from.matrix(&name("weight_ih"), g, d_input)?;
         let w_hh = from.matrix(&name("weight_hh"), g, d)?;
         let b_ih = from.vector(&name("bias_ih"), g)?;
@@ -208,8 +238,8 @@ impl Cell {
             (b_ih + b_hh, None)
         };
         Ok(Cell {
-            input: with_weights(self.input, w_ih.transpose(), Some(b_input)),
-            hidden: with_weights(self.hidden, w_hh.transpose(), b_hidden),
+            input: self.input.with_weights(w_ih, Some(b_input)),
+            hidden: self.hidden.with_weights(w_hh, b_hidden),
             gates: self.gates,
             d_hidden: self.d_hidden,
         })
@@ -260,9 +290,11 @@ mod tests {
     ) -> Cell {
         let mut cell = cell;
         let d_hidden = cell.d_hidden;
-        cell.input.weight = Param::from_data(TensorData::new(w_x, [d_in, d_out]), dev);
+        // Given as [d_in, d_out] (x W); the layer stores Wᵀ.
+        let t = |w: Vec<f32>, rows| Tensor::<2>::from_data(TensorData::new(w, [rows, d_out]), dev);
+        cell.input.weight = Param::from_tensor(t(w_x, d_in).transpose());
         cell.input.bias = Some(Param::from_data(TensorData::new(b, [d_out]), dev));
-        cell.hidden.weight = Param::from_data(TensorData::new(w_h, [d_hidden, d_out]), dev);
+        cell.hidden.weight = Param::from_tensor(t(w_h, d_hidden).transpose());
         cell
     }
 
@@ -315,12 +347,12 @@ mod tests {
         );
 
         let mut gru = CellConfig::new(CellKind::Gru, 1, 1).init(&dev);
-        gru.input.weight = Param::from_data(TensorData::new(vec![0.5f32; 3], [1, 3]), &dev);
+        gru.input.weight = Param::from_data(TensorData::new(vec![0.5f32; 3], [3, 1]), &dev);
         gru.input.bias = Some(Param::from_data(
             TensorData::new(vec![0.0f32; 3], [3]),
             &dev,
         ));
-        gru.hidden.weight = Param::from_data(TensorData::new(vec![0.5f32; 3], [1, 3]), &dev);
+        gru.hidden.weight = Param::from_data(TensorData::new(vec![0.5f32; 3], [3, 1]), &dev);
         gru.hidden.bias = Some(Param::from_data(
             TensorData::new(vec![0.0f32; 3], [3]),
             &dev,

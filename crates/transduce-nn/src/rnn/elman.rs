@@ -57,12 +57,9 @@ impl ElmanRnn {
         };
         let projected = self.cell.project_input(x); // [batch, len, d_hidden]
         let mut hs = Vec::with_capacity(len);
-        for t in 0..len {
-            let x_t = projected
-                .clone()
-                .slice(s![.., t..t + 1, ..])
-                .squeeze_dim::<2>(1);
-            state = self.cell.step_projected(x_t, state);
+        let cell = self.cell.bind();
+        for x_t in super::time_steps(projected) {
+            state = cell.step_projected(x_t, state);
             hs.push(state.h.clone());
         }
         let hs = Tensor::stack(hs, 1); // [batch, len, d_hidden]

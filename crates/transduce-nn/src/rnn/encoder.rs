@@ -9,7 +9,7 @@ use crate::dropout::dropout;
 use burn::nn::{Dropout, DropoutConfig};
 use burn::prelude::*;
 
-use super::cell::{Cell, CellConfig, CellKind, CellState};
+use super::cell::{BoundCell, Cell, CellConfig, CellKind, CellState};
 use crate::pytorch::{ImportError, Importer};
 
 /// Configuration of an [`RnnEncoder`].
@@ -141,6 +141,7 @@ fn run_direction(
     let [batch_size, len, _] = x.dims();
     let projected = cell.project_input(x); // [batch, len, gates * d]
     let mut state = cell.zero_state(batch_size, &projected.device());
+    let cell = cell.bind();
     let mut outputs = vec![None; len];
     let mut steps: Vec<Option<Tensor<2>>> =
         super::time_steps(projected).into_iter().map(Some).collect(); // [batch, gates * d] each
@@ -209,6 +210,24 @@ impl RnnDecoderStackConfig {
 }
 
 impl RnnDecoderStack {
+    /// The layers' weights read once, for stepping through a whole sequence (see
+    /// [`crate::linear::Linear::bind`]).
+    pub fn bind(&self) -> BoundDecoderStack {
+        BoundDecoderStack {
+            layers: self.layers.iter().map(Cell::bind).collect(),
+            dropout: self.dropout.clone(),
+        }
+    }
+}
+
+/// An [`RnnDecoderStack`] whose weights were read once for a sequence.
+#[derive(Clone, Debug)]
+pub struct BoundDecoderStack {
+    layers: Vec<BoundCell>,
+    dropout: Dropout,
+}
+
+impl BoundDecoderStack {
     /// One step through every layer; returns the top layer's output and the new states.
     ///
     /// # Shapes
