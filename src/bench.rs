@@ -23,7 +23,7 @@ use std::time::Instant;
 
 use anyhow::bail;
 use burn::data::dataloader::batcher::Batcher;
-use burn::optim::{AdamConfig, GradientsParams};
+use burn::optim::GradientsParams;
 use burn::prelude::*;
 use serde::Serialize;
 use transduce_data::{Example, Seq2SeqBatcher};
@@ -34,6 +34,7 @@ use transduce_nn::{
     Seq2SeqBatch, Transformer, TransformerConfig,
 };
 use transduce_train::Seq2SeqTrainee;
+use transduce_train::optim::FusedAdamConfig;
 
 /// The workloads, by name.
 pub const WORKLOADS: &[&str] = &["w1", "w2", "gru", "bahdanau", "big", "peak"];
@@ -308,7 +309,7 @@ pub fn run(
         label_smoothing: 0.1,
         teacher_forcing: 1.0,
     };
-    let mut optim = AdamConfig::new()
+    let mut optim = FusedAdamConfig::new()
         .with_beta_1(0.9)
         .with_beta_2(0.98)
         .with_epsilon(1e-9)

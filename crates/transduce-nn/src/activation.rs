@@ -34,7 +34,7 @@ pub fn tanh<const D: usize>(x: Tensor<D>) -> Tensor<D> {
 
 /// Whether `device` keeps its tensors in host memory (flex, ndarray; crate features of the same
 /// names), where work is cheapest done on the CPU.
-pub(crate) fn on_host(device: &Device) -> bool {
+pub fn on_host(device: &Device) -> bool {
     let inner = device.clone().without_autodiff();
     #[cfg(feature = "flex")]
     if inner == Device::flex() {

@@ -7,6 +7,7 @@ pub mod config;
 pub mod error;
 pub mod evaluate;
 pub mod metrics;
+pub mod optim;
 pub mod plot;
 pub mod renderer;
 pub mod score;

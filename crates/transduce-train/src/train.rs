@@ -10,7 +10,6 @@ use burn::grad_clipping::GradientClippingConfig;
 use burn::lr_scheduler::module_lr_scheduler::ModuleLrScheduler;
 use burn::lr_scheduler::noam::NoamLrSchedulerConfig;
 use burn::lr_scheduler::{LrScheduler, LrSchedulerRecord};
-use burn::optim::AdamConfig;
 use burn::optim::LearningRate;
 use burn::prelude::*;
 use burn::train::checkpoint::{
@@ -29,6 +28,7 @@ use transduce_data::{BatchPlan, Prepared, TokenizerKind, read_vectors};
 use transduce_nn::special::PAD;
 use transduce_nn::{Model, Side};
 
+use crate::optim::FusedAdamConfig;
 use crate::artifact::Artifact;
 use crate::artifact::{RunConfig, files, load_record, save_weights, write_atomic, write_pairs};
 use crate::checkpoint::{AtomicFileCheckpointer, latest_complete};
@@ -266,7 +266,7 @@ fn run(
 
     let grad_clipping = (training.grad_clip > 0.0)
         .then_some(GradientClippingConfig::Norm(training.grad_clip as f32));
-    let optim = AdamConfig::new()
+    let optim = FusedAdamConfig::new()
         .with_beta_1(0.9)
         .with_beta_2(0.98)
         .with_epsilon(1e-9)
