@@ -11,7 +11,7 @@ use burn::prelude::*;
 use transduce_nn::special::{EOS, SOS};
 use transduce_nn::{BatchSelect, Seq2Seq};
 
-use crate::{Hypothesis, log_sum_exp, to_f32, to_ids};
+use crate::{Hypothesis, rows, to_f32, to_ids};
 
 /// Beam search options.
 #[derive(Clone, Debug, PartialEq)]
@@ -133,10 +133,11 @@ pub fn beam_search_with_limits<M: Seq2Seq>(
         let input: Vec<i64> = tokens.iter().map(|&t| t as i64).collect();
         let input = Tensor::<1, Int>::from_data(TensorData::new(input, [batch_size * k]), &device);
         let out = model.decode_step(&memory, input, state);
-        let lse = log_sum_exp(out.logits.clone()); // [batch * k, 1]
-        let log_probs = to_f32(out.logits - lse); // [batch * k, vocab]
+        // The logits come to the host once; log-probabilities are formed only for candidates.
+        let [_, vocab] = out.logits.dims();
+        let logits = to_f32(out.logits); // [batch * k, vocab]
+        let lse = rows::log_sum_exp(&logits, vocab); // [batch * k]
         let attention = to_f32(out.attention); // [batch * k, src_len]
-        let vocab = log_probs.len() / (batch_size * k);
 
         let mut parents = Vec::with_capacity(batch_size * k);
         for b in 0..batch_size {
@@ -149,16 +150,18 @@ pub fn beam_search_with_limits<M: Seq2Seq>(
             let at_limit = step >= max_lens[b];
             let mut candidates: Vec<(f32, usize, usize)> = Vec::new();
             for (j, hyp) in live[b].iter().enumerate() {
-                let row = &log_probs[(b * k + j) * vocab..][..vocab];
+                let r = b * k + j;
+                let row = &logits[r * vocab..][..vocab];
+                let log_prob = |v: usize| row[v] - lse[r];
                 if at_limit {
-                    candidates.push((hyp.score + row[EOS], j, EOS));
+                    candidates.push((hyp.score + log_prob(EOS), j, EOS));
                     continue;
                 }
                 candidates.extend(
                     top_k(row, k + 1)
                         .into_iter()
                         .filter(|&v| v != EOS || step >= config.min_len)
-                        .map(|v| (hyp.score + row[v], j, v)),
+                        .map(|v| (hyp.score + log_prob(v), j, v)),
                 );
             }
             candidates.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)).then(a.2.cmp(&b.2)));

@@ -3,35 +3,59 @@
 
 pub mod beam;
 pub mod greedy;
+pub mod rows;
 
 pub use beam::{BeamConfig, beam_search, beam_search_with_limits};
 pub use greedy::{Hypothesis, greedy, greedy_with_limits};
 
 use burn::prelude::*;
 
-/// `log Σ_v exp(z_v)` of each row, through the backend's fused softmax:
+/// `log Σ_v exp(z_v)` of each row.
+///
+/// On host backends it is computed by [`rows::log_sum_exp`] (a vectorised `exp`; burn's CPU
+/// `exp` is a scalar call per element). Elsewhere it goes through the backend's fused softmax:
 /// `max z - log max softmax(z)`, exact and finite because the largest probability is at least
-/// `1 / vocab_size`. On flex this is a few parallel passes, where `log_softmax` decomposes into
-/// six (two of them scalar `exp`/`log` over the whole row).
+/// `1 / vocab_size`.
 ///
 /// # Shapes
 /// - logits: `[rows, vocab_size]`; output: `[rows, 1]`
 pub fn log_sum_exp(logits: Tensor<2>) -> Tensor<2> {
+    let [n, vocab_size] = logits.dims();
+    if on_host(&logits) {
+        let device = logits.device();
+        let lse = rows::log_sum_exp(&to_f32(logits), vocab_size);
+        return Tensor::from_data(TensorData::new(lse, [n, 1]), &device);
+    }
     softmax_and_log_sum_exp(logits).1
 }
 
 /// The row-wise softmax and [`log_sum_exp`] together, for callers that need both (the training
-/// loss).
+/// loss). On host backends both come from one pass of [`rows::softmax_in_place`].
 ///
 /// # Shapes
 /// - logits: `[rows, vocab_size]`; output: `[rows, vocab_size]` and `[rows, 1]`
 pub fn softmax_and_log_sum_exp(logits: Tensor<2>) -> (Tensor<2>, Tensor<2>) {
+    let [n, vocab_size] = logits.dims();
+    if on_host(&logits) {
+        let device = logits.device();
+        let mut data = logits.into_data();
+        let slice = data.as_mut_slice::<f32>().expect("f32 logits (checked)");
+        let lse = rows::softmax_in_place(slice, vocab_size);
+        return (
+            Tensor::from_data(data, &device),
+            Tensor::from_data(TensorData::new(lse, [n, 1]), &device),
+        );
+    }
     let probs = burn::tensor::activation::softmax(logits.clone(), 1);
     let log_sum_exp = logits.max_dim(1) - probs.clone().max_dim(1).log();
     (probs, log_sum_exp)
 }
 
-/// Reads an integer tensor of any backend's int dtype as `usize`s.
+/// Whether `t` is `f32` data on a host backend, where [`rows`] does the work.
+fn on_host(t: &Tensor<2>) -> bool {
+    t.dtype() == burn::tensor::DType::F32 && transduce_nn::activation::on_host(&t.device())
+}
+
 pub fn to_ids<const D: usize>(t: Tensor<D, Int>) -> Vec<usize> {
     t.into_data()
         .convert::<i64>()
