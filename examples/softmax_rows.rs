@@ -31,7 +31,7 @@ fn main() {
             v.sort_by(f64::total_cmp);
             v[v.len() / 2] * 1e3
         };
-        let host: Vec<f32> = x.clone().into_data().into_vec().unwrap();
+        let host: Vec<f32> = x.clone().into_data().try_into_vec().unwrap();
         let mut t3 = vec![];
         let mut t4 = vec![];
         for _ in 0..30 {

@@ -210,7 +210,10 @@ mod tests {
     #[test]
     fn equals_burns_adam_over_several_steps() {
         let device = Device::flex().autodiff();
-        assert!(transduce_nn::activation::on_host(&device), "the fused path runs");
+        assert!(
+            transduce_nn::activation::on_host(&device),
+            "the fused path runs"
+        );
         device.seed(3);
         let start = net(&device);
         let config = |clip: Option<f32>| {

@@ -28,12 +28,12 @@ use transduce_data::{BatchPlan, Prepared, TokenizerKind, read_vectors};
 use transduce_nn::special::PAD;
 use transduce_nn::{Model, Side};
 
-use crate::optim::FusedAdamConfig;
 use crate::artifact::Artifact;
 use crate::artifact::{RunConfig, files, load_record, save_weights, write_atomic, write_pairs};
 use crate::checkpoint::{AtomicFileCheckpointer, latest_complete};
 use crate::config::Schedule;
 use crate::metrics::{TranslationMetric, TranslationScore};
+use crate::optim::FusedAdamConfig;
 use crate::plot::{Series, line_plot};
 use crate::renderer::EpochLineRenderer;
 use crate::step::{BatchItem, TrainBatcher};
