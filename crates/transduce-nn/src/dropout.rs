@@ -64,23 +64,31 @@ fn mix(mut z: u64) -> u64 {
 /// `n` mask values, each `1 / (1 - p)` with probability `1 - p` and `0` otherwise. Element `i`
 /// uses 32 bits of `mix(seed + γ·⌊i/2⌋)` (γ the golden-ratio increment of SplitMix64).
 fn host_mask(n: usize, p: f64, seed: u64) -> Vec<f32> {
+    use rayon::prelude::*;
     const GAMMA: u64 = 0x9E37_79B9_7F4A_7C15;
+    /// Elements per parallel task (even, so that tasks start at a pair).
+    const CHUNK: usize = 1 << 16;
     let keep = 1.0 - p;
     // Keep when the 32-bit draw u satisfies u < keep · 2^32.
     let threshold = (keep * 4_294_967_296.0).min(4_294_967_295.0) as u64;
     let scale = (1.0 / keep) as f32;
     let value = |u: u64| if u < threshold { scale } else { 0.0 };
-    let mut mask = Vec::with_capacity(n);
-    let mut counter = seed;
-    for _ in 0..n / 2 {
-        counter = counter.wrapping_add(GAMMA);
-        let z = mix(counter);
-        mask.push(value(z & 0xFFFF_FFFF));
-        mask.push(value(z >> 32));
-    }
-    if n % 2 == 1 {
-        mask.push(value(mix(counter.wrapping_add(GAMMA)) & 0xFFFF_FFFF));
-    }
+    let mut mask = vec![0.0f32; n];
+    // Counter-based: pair j of the whole mask hashes seed + γ·(j + 1), wherever it is computed.
+    mask.par_chunks_mut(CHUNK)
+        .enumerate()
+        .for_each(|(task, chunk)| {
+            let first_pair = (task * CHUNK / 2) as u64;
+            let mut counter = seed.wrapping_add(GAMMA.wrapping_mul(first_pair));
+            for pair in chunk.chunks_mut(2) {
+                counter = counter.wrapping_add(GAMMA);
+                let z = mix(counter);
+                pair[0] = value(z & 0xFFFF_FFFF);
+                if let Some(second) = pair.get_mut(1) {
+                    *second = value(z >> 32);
+                }
+            }
+        });
     mask
 }
 
@@ -89,6 +97,23 @@ mod tests {
     use super::*;
     use crate::test_util::test_device;
     use burn::nn::DropoutConfig;
+
+    #[test]
+    fn the_parallel_mask_is_the_serial_counter_sequence() {
+        // Element 2j and 2j+1 take the low and high halves of mix(seed + γ·(j + 1)), across
+        // task boundaries and with an odd tail.
+        let (p, seed) = (0.25, 99);
+        for n in [1, 2, 3, (1 << 16) - 1, (1 << 16) + 1, 3 * (1 << 16) + 5] {
+            let mask = host_mask(n, p, seed);
+            let keep = |u: u64| u < (0.75 * 4_294_967_296.0) as u64;
+            for (i, &m) in mask.iter().enumerate() {
+                let pair = (i / 2) as u64 + 1;
+                let z = mix(seed.wrapping_add(0x9E37_79B9_7F4A_7C15u64.wrapping_mul(pair)));
+                let u = if i % 2 == 0 { z & 0xFFFF_FFFF } else { z >> 32 };
+                assert_eq!(m, if keep(u) { 1.0 / 0.75 } else { 0.0 }, "n {n}, i {i}");
+            }
+        }
+    }
 
     #[test]
     fn the_mask_keeps_the_expected_fraction_scaled() {
