@@ -66,8 +66,8 @@ pub struct Bahdanau {
     attention: RnnAttention,
     /// `W_o`, `b_o`: `[s_t; c_t; y_{t-1}] -> o_t`.
     deep_output: Linear,
-    /// `W_y`, `b_y`.
-    output: Linear,
+    /// `W_y`, `b_y`, stored `[vocab, d_hidden]` (see [`crate::linear`]).
+    output: crate::linear::Linear,
     /// Dropout on embeddings and on `o_t`.
     dropout: Dropout,
 }
@@ -116,7 +116,7 @@ impl BahdanauConfig {
                 .init(device),
             attention: RnnAttentionConfig::new(Score::Concat, d, d, self.d_attention).init(device),
             deep_output: LinearConfig::new(2 * d + e, d).init(device),
-            output: LinearConfig::new(d, self.tgt_vocab_size).init(device),
+            output: crate::linear::LinearConfig::new(d, self.tgt_vocab_size).init(device),
             dropout: DropoutConfig::new(self.dropout).init(),
         }
     }

@@ -68,8 +68,8 @@ pub struct Luong {
     attention: RnnAttention,
     /// `W_c`, `b_c`: `[a_t; s_t] -> s̃_t`.
     combine: Linear,
-    /// `W_y`, `b_y`.
-    output: Linear,
+    /// `W_y`, `b_y`, stored `[vocab, d_hidden]` (see [`crate::linear`]).
+    output: crate::linear::Linear,
     /// Dropout on embeddings and on `s̃_t`.
     dropout: Dropout,
     /// Feed `s̃_{t-1}` into the next step.
@@ -117,7 +117,7 @@ impl LuongConfig {
                 .init(device),
             attention: RnnAttentionConfig::new(self.score, d, d, d).init(device),
             combine: LinearConfig::new(2 * d, d).init(device),
-            output: LinearConfig::new(d, self.tgt_vocab_size).init(device),
+            output: crate::linear::LinearConfig::new(d, self.tgt_vocab_size).init(device),
             dropout: DropoutConfig::new(self.dropout).init(),
             input_feeding: self.input_feeding,
         }

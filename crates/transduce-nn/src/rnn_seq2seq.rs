@@ -13,7 +13,8 @@
 //! There is no attention: each step reports all-zero attention weights.
 
 use crate::dropout::dropout;
-use burn::nn::{Dropout, DropoutConfig, Embedding, EmbeddingConfig, Linear, LinearConfig};
+use crate::linear::{Linear, LinearConfig};
+use burn::nn::{Dropout, DropoutConfig, Embedding, EmbeddingConfig};
 use burn::prelude::*;
 
 use crate::rnn::cell::CellKind;
@@ -60,7 +61,7 @@ pub struct RnnSeq2Seq {
     embedding: Embedding,
     /// Decoder layers.
     decoder: RnnDecoderStack,
-    /// `W_y`, `b_y`.
+    /// `W_y`, `b_y`, stored `[vocab, d_hidden]` (see [`crate::linear`]).
     output: Linear,
     /// Dropout on target embeddings and before the output layer.
     dropout: Dropout,
