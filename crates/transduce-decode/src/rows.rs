@@ -170,6 +170,27 @@ pub fn softmax_in_place(data: &mut [f32], cols: usize) -> Vec<f32> {
     out
 }
 
+/// The sum of each row of a row-major `[rows, cols]` block.
+///
+/// # Panics
+/// If `data` is not whole rows.
+pub fn sums(data: &[f32], cols: usize) -> Vec<f32> {
+    assert!(
+        cols > 0 && data.len().is_multiple_of(cols),
+        "whole rows of {cols}"
+    );
+    let per_task = rows_per_task(cols);
+    let mut out = vec![0.0f32; data.len() / cols];
+    data.par_chunks(per_task * cols)
+        .zip(out.par_chunks_mut(per_task))
+        .for_each(|(block, out)| {
+            for (x, o) in block.chunks(cols).zip(out) {
+                *o = row_sum(x);
+            }
+        });
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -214,6 +235,14 @@ mod tests {
                 })
                 .collect();
             let lse = log_sum_exp(&data, cols);
+            let finite: Vec<f32> = data.iter().map(|x| x.max(-1e6)).collect();
+            for (r, sum) in sums(&finite, cols).into_iter().enumerate() {
+                let want: f64 = finite[r * cols..][..cols].iter().map(|&x| x as f64).sum();
+                assert!(
+                    (sum as f64 - want).abs() < 1e-4 * want.abs().max(1.0),
+                    "{sum} {want}"
+                );
+            }
             let mut probs = data.clone();
             let lse2 = softmax_in_place(&mut probs, cols);
             assert_eq!(lse, lse2);

@@ -85,7 +85,8 @@ impl Seq2SeqTrainee {
 /// `∂loss/∂z_t = (softmax(z_t) - q_t) / N` (zero at padding), is attached through the surrogate
 /// `Σ z ⊙ stop_gradient(G)`. The graph then holds two operations over `[positions, V]` instead of
 /// the dozen of a differentiated log-softmax with one-hot targets, and the one-hot targets are
-/// never built. `log Σ exp z_t` comes from [`softmax_and_log_sum_exp`].
+/// never built. On host backends the value and `G` are computed on the host in one copy of the
+/// logits ([`transduce_decode::rows`]); elsewhere by tensor operations.
 ///
 /// # Shapes
 /// - logits: `[batch_size, tgt_len, vocab_size]`
@@ -100,8 +101,30 @@ pub fn sequence_loss(
     let n = batch_size * tgt_len;
     let eps = label_smoothing.max(0.0) as f32;
     let logits = logits.reshape([n, vocab_size]); // [n, vocab]
-    let z = logits.clone().without_autodiff();
     let targets = targets.reshape([n, 1]).without_autodiff();
+    let (value, grad) = if on_host(&logits) {
+        loss_on_host(logits.clone().without_autodiff(), targets, eps)
+    } else {
+        loss_on_device(logits.clone().without_autodiff(), targets, eps)
+    };
+    if !logits.is_autodiff() {
+        return value;
+    }
+    let surrogate = (logits * grad).sum(); // [1], whose gradient is G
+    surrogate.clone() - surrogate.detach() + value
+}
+
+/// Whether `t` is `f32` data on a host backend, where [`loss_on_host`] does the work.
+fn on_host(t: &Tensor<2>) -> bool {
+    t.dtype() == burn::tensor::DType::F32 && transduce_nn::activation::on_host(&t.device())
+}
+
+/// The loss and `G` from tensor operations (any device).
+///
+/// # Shapes
+/// - z: `[n, vocab]`; targets `[n, 1]`; output `[1]` and `[n, vocab]`
+fn loss_on_device(z: Tensor<2>, targets: Tensor<2, Int>, eps: f32) -> (Tensor<1>, Tensor<2>) {
+    let [_, vocab_size] = z.dims();
     let real = targets.clone().not_equal_elem(PAD as i64).float(); // [n, 1]
     let weight = real.clone() / real.sum().unsqueeze::<2>(); // [n, 1], 1/N at real positions
 
@@ -114,10 +137,6 @@ pub fn sequence_loss(
         log_p_target.neg()
     };
     let value = (per_position * weight.clone()).sum(); // [1]
-    if !logits.is_autodiff() {
-        return value;
-    }
-
     // G = (softmax(z) - q) / N at real positions.
     let grad = (probs.sub_scalar(eps / vocab_size as f32) * weight.clone()).scatter(
         1,
@@ -125,8 +144,47 @@ pub fn sequence_loss(
         weight.mul_scalar(-(1.0 - eps)),
         IndexingUpdateOp::Add,
     ); // [n, vocab]
-    let surrogate = (logits * grad).sum(); // [1], whose gradient is G
-    surrogate.clone() - surrogate.detach() + value
+    (value, grad)
+}
+
+/// The loss and `G` on the host: one copy of the logits, [`transduce_decode::rows`]' vectorised
+/// softmax, and `G` written in place of the probabilities (the same quantities as
+/// [`loss_on_device`], in three passes instead of a dozen tensor operations).
+///
+/// # Shapes
+/// - z: `[n, vocab]`; targets `[n, 1]`; output `[1]` and `[n, vocab]`
+fn loss_on_host(z: Tensor<2>, targets: Tensor<2, Int>, eps: f32) -> (Tensor<1>, Tensor<2>) {
+    use rayon::prelude::*;
+    let [n, vocab_size] = z.dims();
+    let device = z.device();
+    let targets = to_ids(targets);
+    let real = targets.iter().filter(|&&t| t != PAD).count();
+    let weight = |t: usize| if t == PAD { 0.0 } else { 1.0 / real as f32 };
+    let mut data = z.into_data();
+    let g = data.as_mut_slice::<f32>().expect("f32 logits (checked)");
+    let z_target: Vec<f32> = (0..n).map(|r| g[r * vocab_size + targets[r]]).collect();
+    let sums = transduce_decode::rows::sums(g, vocab_size);
+    let log_sum_exp = transduce_decode::rows::softmax_in_place(g, vocab_size);
+    let mut value = 0.0f64;
+    for r in 0..n {
+        let log_p_target = z_target[r] - log_sum_exp[r];
+        let mean_log_p = sums[r] / vocab_size as f32 - log_sum_exp[r];
+        let per_position = -(1.0 - eps) * log_p_target - eps * mean_log_p;
+        value += f64::from(per_position * weight(targets[r]));
+    }
+    // G = (softmax(z) - q) / N at real positions, 0 at padding.
+    let uniform = eps / vocab_size as f32;
+    g.par_chunks_mut(vocab_size)
+        .zip(targets.par_iter())
+        .for_each(|(row, &t)| {
+            let w = weight(t);
+            row.iter_mut().for_each(|p| *p = (*p - uniform) * w);
+            row[t] -= (1.0 - eps) * w;
+        });
+    (
+        Tensor::from_data([value as f32], &device),
+        Tensor::from_data(data, &device),
+    )
 }
 
 impl TrainStep for Seq2SeqTrainee {
@@ -242,6 +300,39 @@ mod tests {
             ours_grad
                 .into_data()
                 .assert_approx_eq::<f32>(&theirs_grad.into_data(), Tolerance::absolute(1e-6));
+        }
+    }
+
+    /// The host path (which `sequence_loss` takes on flex, and which the tests above check) and
+    /// the tensor path (GPUs) give the same value and the same `G`.
+    #[test]
+    fn host_and_device_paths_agree() {
+        let dev = Device::flex();
+        assert!(
+            on_host(&Tensor::<2>::zeros([1, 1], &dev)),
+            "the host path runs on flex"
+        );
+        let (n, vocab) = (9, 13);
+        let z = Tensor::<2>::random(
+            [n, vocab],
+            burn::tensor::Distribution::Normal(0.0, 4.0),
+            &dev,
+        );
+        let targets = Tensor::<2, Int>::from_data(
+            TensorData::new(vec![3i64, 0, 12, 5, 0, 1, 7, 7, 2], [n, 1]),
+            &dev,
+        );
+        for eps in [0.0, 0.1, 0.3] {
+            let (v_host, g_host) = loss_on_host(z.clone(), targets.clone(), eps);
+            let (v_dev, g_dev) = loss_on_device(z.clone(), targets.clone(), eps);
+            let (a, b): (f32, f32) = (v_host.into_scalar(), v_dev.into_scalar());
+            assert!(
+                (a - b).abs() < 1e-5 * b.abs().max(1.0),
+                "ε = {eps}: {a} vs {b}"
+            );
+            g_host
+                .into_data()
+                .assert_approx_eq::<f32>(&g_dev.into_data(), Tolerance::absolute(1e-6));
         }
     }
 
