@@ -164,15 +164,15 @@ impl Seq2Seq for RnnSeq2Seq {
         tgt_in: Tensor<2, Int>,
         _tgt_mask_pad: Tensor<2, Bool>,
     ) -> Tensor<3> {
-        // Only the recurrence is stepped: the embedding, the dropout and the projection onto
-        // the vocabulary run once for the whole sequence.
+        // Only the recurrence is stepped: the embedding, the dropout, the first layer's input
+        // projection and the projection onto the vocabulary run once for the whole sequence.
         let memory = self.encode(src, src_mask_pad);
         let mut layers = self.init_state(&memory).layers;
         let y = dropout(&self.dropout, self.embedding.forward(tgt_in)); // [batch, tgt_len, d_embedding]
         let mut states = Vec::with_capacity(y.dims()[1]);
         let decoder = self.decoder.bind();
-        for y_t in time_steps(y) {
-            let (s, next) = decoder.step(y_t, layers);
+        for x_t in time_steps(decoder.project_input(y)) {
+            let (s, next) = decoder.step_projected(x_t, layers);
             states.push(s);
             layers = next;
         }

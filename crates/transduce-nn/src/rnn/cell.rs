@@ -178,6 +178,15 @@ impl BoundCell {
         self.step_projected(self.input.forward(x), state)
     }
 
+    /// The input projection of one step or of a whole sequence.
+    ///
+    /// # Shapes
+    /// - x: `[..., d_input]`
+    /// - output: `[..., gates * d_hidden]`
+    pub fn project_input<const D: usize>(&self, x: Tensor<D>) -> Tensor<D> {
+        self.input.forward(x)
+    }
+
     /// One step from an input already passed through [`Cell::project_input`].
     ///
     /// # Shapes

@@ -235,13 +235,39 @@ impl BoundDecoderStack {
     /// - states: one per layer, each `[batch_size, d_hidden]`
     /// - output: `[batch_size, d_hidden]`
     pub fn step(&self, x: Tensor<2>, states: Vec<CellState>) -> (Tensor<2>, Vec<CellState>) {
-        let mut x = x;
+        self.step_projected(self.layers[0].project_input(x), states)
+    }
+
+    /// The first layer's input projection for a whole sequence at once (teacher forcing, where
+    /// every input is known before the recurrence runs).
+    ///
+    /// # Shapes
+    /// - x: `[batch_size, len, d_input]`
+    /// - output: `[batch_size, len, gates * d_hidden]`
+    pub fn project_input(&self, x: Tensor<3>) -> Tensor<3> {
+        self.layers[0].project_input(x)
+    }
+
+    /// [`BoundDecoderStack::step`] from an input already passed through the first layer's
+    /// input projection.
+    ///
+    /// # Shapes
+    /// - x_proj: `[batch_size, gates * d_hidden]`
+    /// - states: one per layer, each `[batch_size, d_hidden]`
+    /// - output: `[batch_size, d_hidden]`
+    pub fn step_projected(
+        &self,
+        x_proj: Tensor<2>,
+        states: Vec<CellState>,
+    ) -> (Tensor<2>, Vec<CellState>) {
         let mut next = Vec::with_capacity(self.layers.len());
-        for (i, (cell, state)) in self.layers.iter().zip(states).enumerate() {
-            if i > 0 {
-                x = dropout(&self.dropout, x);
-            }
-            let s = cell.step(x, state);
+        let mut states = states.into_iter();
+        let first = states.next().expect("one state per layer");
+        let s = self.layers[0].step_projected(x_proj, first);
+        let mut x = s.h.clone();
+        next.push(s);
+        for (cell, state) in self.layers[1..].iter().zip(states) {
+            let s = cell.step(dropout(&self.dropout, x), state);
             x = s.h.clone();
             next.push(s);
         }
