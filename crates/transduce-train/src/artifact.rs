@@ -157,9 +157,18 @@ pub fn load_record<M: Module>(module: M, path: &Path) -> Result<M, TrainError> {
     let record = ModuleRecord::load(path)
         .map_err(|e| TrainError::artifact(path, format!("cannot read weights: {e:?}")))?;
     module.try_load_record(record).map_err(|e| {
+        let detail = format!("{e:?}");
+        // Recurrent cells and the recurrent models' vocabulary projections were stored
+        // [in, out] before they moved to transduce_nn::linear's [out, in].
+        let hint = if detail.contains(".weight: shape mismatch") {
+            " (weights written before the recurrent layers moved to the [out, in] layout of \
+             transduce_nn::linear have their shapes transposed and do not load: retrain the model)"
+        } else {
+            ""
+        };
         TrainError::artifact(
             path,
-            format!("the weights do not fit the model of config.json: {e:?}"),
+            format!("the weights do not fit the model of config.json{hint}: {detail}"),
         )
     })
 }
