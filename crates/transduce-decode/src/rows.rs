@@ -15,36 +15,10 @@
 
 use rayon::prelude::*;
 
-/// Below this `exp(x)` is 0 in `f32` (it would be subnormal).
-const EXP_MIN: f32 = -87.3;
-/// Above this `exp(x)` overflows.
-const EXP_MAX: f32 = 88.7;
 /// Rows per parallel task: at least this many elements.
 const MIN_TASK: usize = 1 << 15;
 
-/// `exp(x)` for every `x`; 0 below [`EXP_MIN`] (so `exp(-inf) = 0`), `inf` above [`EXP_MAX`].
-#[inline(always)]
-fn exp(x: f32) -> f32 {
-    let clamped = x.clamp(EXP_MIN, EXP_MAX);
-    // Round x/ln2 to the nearest integer n by adding 1.5·2²³: n lands in the low bits of the
-    // sum's mantissa (no library call and no float-to-int conversion, so it vectorises).
-    const ROUND: f32 = 12_582_912.0;
-    let shifted = clamped * std::f32::consts::LOG2_E + ROUND;
-    let n = shifted - ROUND;
-    let n_bits = shifted.to_bits().wrapping_sub(ROUND.to_bits()); // n as a two's complement u32
-    // r = x - n ln 2, with ln 2 split in two so that n·ln2_hi is exact.
-    let r = clamped - n * 0.693_359_4 + n * 2.121_944_4e-4;
-    let p = 1.987_569_1e-4f32;
-    let p = p * r + 1.398_199_9e-3;
-    let p = p * r + 8.333_452e-3;
-    let p = p * r + 4.166_579_6e-2;
-    let p = p * r + 1.666_666_5e-1;
-    let p = p * r + 0.5;
-    let e = p * r * r + r + 1.0;
-    // 2ⁿ from its bits: n + 127 is in [1, 255] after the clamp (255: infinity).
-    let two_n = f32::from_bits(n_bits.wrapping_add(127) << 23);
-    if x < EXP_MIN { 0.0 } else { two_n * e }
-}
+use transduce_nn::activation::exp;
 
 /// The largest value of a row (`-inf` for an empty row), in eight independent lanes so that it
 /// vectorises.

@@ -12,6 +12,9 @@
 //! The clamp keeps `exp` finite, so that the backward pass never multiplies a zero gradient by
 //! an infinity; `tanh(±20)` is `±1` in `f32` and its true derivative there is below `1e-16`. GPUs
 //! keep their one fused kernel.
+//!
+//! Without autodiff (decoding), [`tanh`] and [`sigmoid`] run on the host in one pass with [`exp`],
+//! a branch-free `expf` that the compiler vectorises (flex's `exp` is a scalar call per element).
 
 use burn::prelude::*;
 
@@ -23,6 +26,9 @@ pub fn tanh<const D: usize>(x: Tensor<D>) -> Tensor<D> {
     if !on_host(&x.device()) {
         return x.tanh();
     }
+    if let Some(y) = on_host_without_autodiff(&x, tanh_host) {
+        return y;
+    }
     x.clamp(-20.0, 20.0)
         .mul_scalar(2.0)
         .exp()
@@ -30,6 +36,99 @@ pub fn tanh<const D: usize>(x: Tensor<D>) -> Tensor<D> {
         .recip()
         .mul_scalar(-2.0)
         .add_scalar(1.0)
+}
+
+/// The logistic sigmoid `σ(x) = 1 / (1 + exp(-x))`, element-wise (burn's everywhere but in host
+/// inference, where it is [`sigmoid_host`]).
+///
+/// # Shapes
+/// - x: any; output: the same
+pub fn sigmoid<const D: usize>(x: Tensor<D>) -> Tensor<D> {
+    if on_host(&x.device())
+        && let Some(y) = on_host_without_autodiff(&x, sigmoid_host)
+    {
+        return y;
+    }
+    burn::tensor::activation::sigmoid(x)
+}
+
+/// `tanh` of one value through [`exp`]: `1 - 2 / (exp(2x) + 1)`, `x` clamped to ±20.
+#[inline(always)]
+pub fn tanh_host(x: f32) -> f32 {
+    1.0 - 2.0 / (exp(2.0 * x.clamp(-20.0, 20.0)) + 1.0)
+}
+
+/// `σ` of one value through [`exp`].
+#[inline(always)]
+pub fn sigmoid_host(x: f32) -> f32 {
+    1.0 / (1.0 + exp(-x))
+}
+
+/// Without autodiff (inference), `f` applied on the host in one vectorised pass; `None` when the
+/// tensor is tracked by autodiff or not `f32`.
+fn on_host_without_autodiff<const D: usize>(
+    x: &Tensor<D>,
+    f: impl Fn(f32) -> f32 + Copy,
+) -> Option<Tensor<D>> {
+    let device = x.device();
+    if device.is_autodiff() || x.dtype() != burn::tensor::DType::F32 {
+        return None;
+    }
+    let mut data = x.clone().into_data();
+    let values = data.as_mut_slice::<f32>().ok()?;
+    map_dispatch(values, f);
+    Some(Tensor::from_data(data, &device))
+}
+
+#[inline(always)]
+fn map(values: &mut [f32], f: impl Fn(f32) -> f32 + Copy) {
+    values.iter_mut().for_each(|v| *v = f(*v));
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+fn map_avx2(values: &mut [f32], f: impl Fn(f32) -> f32 + Copy) {
+    map(values, f)
+}
+
+/// [`map`] with the best instructions this CPU has.
+fn map_dispatch(values: &mut [f32], f: impl Fn(f32) -> f32 + Copy) {
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {
+        // SAFETY: the CPU has AVX2 and FMA, checked just above.
+        return unsafe { map_avx2(values, f) };
+    }
+    map(values, f)
+}
+
+/// Below this `exp(x)` is 0 in `f32` (it would be subnormal).
+pub const EXP_MIN: f32 = -87.3;
+/// Above this `exp(x)` overflows.
+pub const EXP_MAX: f32 = 88.7;
+
+/// `exp(x)` for every `x`, vectorisable (Cephes' `expf` without branches or library calls;
+/// relative error below 2e-7); 0 below [`EXP_MIN`] (so `exp(-inf) = 0`), `inf` above [`EXP_MAX`].
+#[inline(always)]
+pub fn exp(x: f32) -> f32 {
+    let clamped = x.clamp(EXP_MIN, EXP_MAX);
+    // Round x/ln2 to the nearest integer n by adding 1.5·2²³: n lands in the low bits of the
+    // sum's mantissa (no library call and no float-to-int conversion, so it vectorises).
+    const ROUND: f32 = 12_582_912.0;
+    let shifted = clamped * std::f32::consts::LOG2_E + ROUND;
+    let n = shifted - ROUND;
+    let n_bits = shifted.to_bits().wrapping_sub(ROUND.to_bits()); // n as a two's complement u32
+    // r = x - n ln 2, with ln 2 split in two so that n·ln2_hi is exact.
+    let r = clamped - n * 0.693_359_4 + n * 2.121_944_4e-4;
+    let p = 1.987_569_1e-4f32;
+    let p = p * r + 1.398_199_9e-3;
+    let p = p * r + 8.333_452e-3;
+    let p = p * r + 4.166_579_6e-2;
+    let p = p * r + 1.666_666_5e-1;
+    let p = p * r + 0.5;
+    let e = p * r * r + r + 1.0;
+    // 2ⁿ from its bits: n + 127 is in [1, 255] after the clamp (255: infinity).
+    let two_n = f32::from_bits(n_bits.wrapping_add(127) << 23);
+    if x < EXP_MIN { 0.0 } else { two_n * e }
 }
 
 /// Whether `device` keeps its tensors in host memory (flex, ndarray; crate features of the same
@@ -54,6 +153,24 @@ mod tests {
     use super::*;
     use crate::test_util::test_device;
     use burn::tensor::Tolerance;
+
+    #[test]
+    fn host_inference_equals_the_backends_tanh_and_sigmoid() {
+        let dev = test_device();
+        assert!(on_host(&dev) && !dev.is_autodiff());
+        let values: Vec<f32> = (0..2001).map(|i| (i as f32 - 1000.0) / 40.0).collect();
+        let x = Tensor::<2>::from_data(TensorData::new(values, [3, 667]), &dev);
+        // A transposed (strided) view too.
+        for x in [x.clone(), x.transpose()] {
+            tanh(x.clone())
+                .into_data()
+                .assert_approx_eq::<f32>(&x.clone().tanh().into_data(), Tolerance::absolute(1e-6));
+            sigmoid(x.clone()).into_data().assert_approx_eq::<f32>(
+                &burn::tensor::activation::sigmoid(x).into_data(),
+                Tolerance::absolute(1e-6),
+            );
+        }
+    }
 
     #[test]
     fn tanh_equals_the_backends_tanh_and_its_gradient() {

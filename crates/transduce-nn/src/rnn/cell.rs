@@ -19,10 +19,9 @@
 //! The gates' weights are fused into one input projection `W_x` (applied to a whole sequence at
 //! once by [`Cell::project_input`]) and one hidden projection `W_h`, so a step costs one matmul.
 
-use crate::activation::tanh;
+use crate::activation::{sigmoid, tanh};
 use burn::nn::Initializer;
 use burn::prelude::*;
-use burn::tensor::activation::sigmoid;
 use serde::{Deserialize, Serialize};
 
 use crate::BatchSelect;
