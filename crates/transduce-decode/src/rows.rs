@@ -18,7 +18,7 @@ use rayon::prelude::*;
 /// Rows per parallel task: at least this many elements.
 const MIN_TASK: usize = 1 << 15;
 
-use transduce_nn::activation::exp;
+use transduce_nn::activation::{exp, vectorised};
 
 /// The largest value of a row (`-inf` for an empty row), in eight independent lanes so that it
 /// vectorises.
@@ -77,22 +77,6 @@ fn row(x: &[f32], out: &mut [f32], softmax: bool) -> f32 {
     max + sum.ln()
 }
 
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2,fma")]
-fn row_avx2(x: &[f32], out: &mut [f32], softmax: bool) -> f32 {
-    row(x, out, softmax)
-}
-
-/// [`row`] with the best instructions this CPU has.
-fn row_dispatch(x: &[f32], out: &mut [f32], softmax: bool) -> f32 {
-    #[cfg(target_arch = "x86_64")]
-    if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {
-        // SAFETY: the CPU has AVX2 and FMA, checked just above.
-        return unsafe { row_avx2(x, out, softmax) };
-    }
-    row(x, out, softmax)
-}
-
 /// Rows per parallel task for rows of `cols`.
 fn rows_per_task(cols: usize) -> usize {
     MIN_TASK.div_ceil(cols.max(1))
@@ -114,7 +98,7 @@ pub fn log_sum_exp(data: &[f32], cols: usize) -> Vec<f32> {
         .for_each(|(block, out)| {
             let mut scratch = vec![0.0f32; cols];
             for (x, o) in block.chunks(cols).zip(out) {
-                *o = row_dispatch(x, &mut scratch, false);
+                *o = vectorised(|| row(x, &mut scratch, false));
             }
         });
     out
@@ -137,7 +121,7 @@ pub fn softmax_in_place(data: &mut [f32], cols: usize) -> Vec<f32> {
         .for_each(|(block, out)| {
             let mut scratch = vec![0.0f32; cols];
             for (x, o) in block.chunks_mut(cols).zip(out) {
-                *o = row_dispatch(x, &mut scratch, true);
+                *o = vectorised(|| row(x, &mut scratch, true));
                 x.copy_from_slice(&scratch);
             }
         });

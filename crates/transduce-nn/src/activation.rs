@@ -73,7 +73,7 @@ fn on_host_without_autodiff<const D: usize>(
     }
     let mut data = x.clone().into_data();
     let values = data.as_mut_slice::<f32>().ok()?;
-    map_dispatch(values, f);
+    vectorised(|| map(values, f));
     Some(Tensor::from_data(data, &device))
 }
 
@@ -93,7 +93,7 @@ fn on_host_with_autodiff<const D: usize>(
         .as_mut_slice::<f32>()
         .expect("f32 (checked by the callers' backends)");
     let mut slopes = vec![0.0f32; slice.len()];
-    map2_dispatch(slice, &mut slopes, f, derivative);
+    vectorised(|| map2(slice, &mut slopes, f, derivative));
     let y = Tensor::<D>::from_data(values, &device);
     let slope = Tensor::<D>::from_data(TensorData::new(slopes, shape), &device);
     y + (x.clone() - x.detach()) * slope
@@ -113,51 +113,27 @@ fn map2(
     }
 }
 
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2,fma")]
-fn map2_avx2(
-    values: &mut [f32],
-    slopes: &mut [f32],
-    f: impl Fn(f32) -> f32 + Copy,
-    derivative: impl Fn(f32) -> f32 + Copy,
-) {
-    map2(values, slopes, f, derivative)
-}
-
-/// [`map2`] with the best instructions this CPU has.
-fn map2_dispatch(
-    values: &mut [f32],
-    slopes: &mut [f32],
-    f: impl Fn(f32) -> f32 + Copy,
-    derivative: impl Fn(f32) -> f32 + Copy,
-) {
-    #[cfg(target_arch = "x86_64")]
-    if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {
-        // SAFETY: the CPU has AVX2 and FMA, checked just above.
-        return unsafe { map2_avx2(values, slopes, f, derivative) };
-    }
-    map2(values, slopes, f, derivative)
-}
-
 #[inline(always)]
 fn map(values: &mut [f32], f: impl Fn(f32) -> f32 + Copy) {
     values.iter_mut().for_each(|v| *v = f(*v));
 }
 
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2,fma")]
-fn map_avx2(values: &mut [f32], f: impl Fn(f32) -> f32 + Copy) {
-    map(values, f)
-}
-
-/// [`map`] with the best instructions this CPU has.
-fn map_dispatch(values: &mut [f32], f: impl Fn(f32) -> f32 + Copy) {
+/// Runs `f` compiled for AVX2 and FMA when the CPU has them (chosen at run time), otherwise as
+/// the baseline build compiles it. `f` should call `#[inline(always)]` loops, which the compiler
+/// then vectorises for the wider registers; results are the same either way (Rust never fuses a
+/// multiplication and an addition on its own).
+#[inline(always)]
+pub fn vectorised<R>(f: impl FnOnce() -> R) -> R {
     #[cfg(target_arch = "x86_64")]
     if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {
+        #[target_feature(enable = "avx2,fma")]
+        fn run<R>(f: impl FnOnce() -> R) -> R {
+            f()
+        }
         // SAFETY: the CPU has AVX2 and FMA, checked just above.
-        return unsafe { map_avx2(values, f) };
+        return unsafe { run(f) };
     }
-    map(values, f)
+    f()
 }
 
 /// Below this `exp(x)` is 0 in `f32` (it would be subnormal).

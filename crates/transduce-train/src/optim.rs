@@ -21,6 +21,7 @@ use burn::optim::{
 use burn::prelude::*;
 use burn::tensor::DType;
 use rayon::prelude::*;
+use transduce_nn::activation::vectorised;
 
 /// Configuration of [`FusedAdam`].
 #[derive(Config, Debug)]
@@ -139,7 +140,7 @@ impl Optimizer for FusedAdam {
             .zip(m.as_mut_slice::<f32>().expect(slice).par_chunks_mut(CHUNK))
             .zip(v.as_mut_slice::<f32>().expect(slice).par_chunks_mut(CHUNK))
             .zip(g.par_chunks(CHUNK))
-            .for_each(|(((theta, m), v), g)| update_dispatch(theta, m, v, g, &c));
+            .for_each(|(((theta, m), v), g)| vectorised(|| update(theta, m, v, g, &c)));
         debug_assert_eq!(g.len(), n);
         let tensor = |data: TensorData| Tensor::<D>::from_data(data, &device);
         let state = AdamState::new(AdaptiveMomentumState::new(time, tensor(m), tensor(v)));
@@ -177,23 +178,6 @@ fn update(theta: &mut [f32], m: &mut [f32], v: &mut [f32], g: &[f32], c: &Coeffi
         *v = if first { gv } else { *v * b2 + gv };
         *theta -= ((*m * c.factor) / (v.sqrt() + c.epsilon)) * c.lr;
     }
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2,fma")]
-fn update_avx2(theta: &mut [f32], m: &mut [f32], v: &mut [f32], g: &[f32], c: &Coefficients) {
-    update(theta, m, v, g, c)
-}
-
-/// [`update`] with the best instructions this CPU has (FMA is not used to fuse: Rust keeps each
-/// multiplication and addition rounded, as burn does).
-fn update_dispatch(theta: &mut [f32], m: &mut [f32], v: &mut [f32], g: &[f32], c: &Coefficients) {
-    #[cfg(target_arch = "x86_64")]
-    if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {
-        // SAFETY: the CPU has AVX2 and FMA, checked just above.
-        return unsafe { update_avx2(theta, m, v, g, c) };
-    }
-    update(theta, m, v, g, c)
 }
 
 #[cfg(test)]
