@@ -29,23 +29,12 @@ pub fn log_sum_exp(logits: Tensor<2>) -> Tensor<2> {
     softmax_and_log_sum_exp(logits).1
 }
 
-/// The row-wise softmax and [`log_sum_exp`] together, for callers that need both (the training
-/// loss). On host backends both come from one pass of [`rows::softmax_in_place`].
+/// The row-wise softmax and [`log_sum_exp`] together, through the backend's fused softmax (the
+/// training loss on devices that are not the host; on the host it uses [`rows`] directly).
 ///
 /// # Shapes
 /// - logits: `[rows, vocab_size]`; output: `[rows, vocab_size]` and `[rows, 1]`
 pub fn softmax_and_log_sum_exp(logits: Tensor<2>) -> (Tensor<2>, Tensor<2>) {
-    let [n, vocab_size] = logits.dims();
-    if on_host(&logits) {
-        let device = logits.device();
-        let mut data = logits.into_data();
-        let slice = data.as_mut_slice::<f32>().expect("f32 logits (checked)");
-        let lse = rows::softmax_in_place(slice, vocab_size);
-        return (
-            Tensor::from_data(data, &device),
-            Tensor::from_data(TensorData::new(lse, [n, 1]), &device),
-        );
-    }
     let probs = burn::tensor::activation::softmax(logits.clone(), 1);
     let log_sum_exp = logits.max_dim(1) - probs.clone().max_dim(1).log();
     (probs, log_sum_exp)

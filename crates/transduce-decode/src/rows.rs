@@ -77,9 +77,13 @@ fn row(x: &[f32], out: &mut [f32], softmax: bool) -> f32 {
     max + sum.ln()
 }
 
-/// Rows per parallel task for rows of `cols`.
-fn rows_per_task(cols: usize) -> usize {
-    MIN_TASK.div_ceil(cols.max(1))
+/// Rows per parallel task for rows of `cols`, and a check that `len` is whole rows.
+///
+/// # Panics
+/// If `len` is not a multiple of `cols`, or `cols` is 0.
+fn rows_per_task(len: usize, cols: usize) -> usize {
+    assert!(cols > 0 && len.is_multiple_of(cols), "whole rows of {cols}");
+    MIN_TASK.div_ceil(cols)
 }
 
 /// `log Σ_j exp(x_ij)` of each row of a row-major `[rows, cols]` block.
@@ -87,21 +91,13 @@ fn rows_per_task(cols: usize) -> usize {
 /// # Panics
 /// If `data` is not whole rows.
 pub fn log_sum_exp(data: &[f32], cols: usize) -> Vec<f32> {
-    assert!(
-        cols > 0 && data.len().is_multiple_of(cols),
-        "whole rows of {cols}"
-    );
-    let per_task = rows_per_task(cols);
-    let mut out = vec![0.0f32; data.len() / cols];
-    data.par_chunks(per_task * cols)
-        .zip(out.par_chunks_mut(per_task))
-        .for_each(|(block, out)| {
-            let mut scratch = vec![0.0f32; cols];
-            for (x, o) in block.chunks(cols).zip(out) {
-                *o = vectorised(|| row(x, &mut scratch, false));
-            }
-        });
-    out
+    data.par_chunks(cols)
+        .with_min_len(rows_per_task(data.len(), cols))
+        .map_init(
+            || vec![0.0f32; cols],
+            |scratch, x| vectorised(|| row(x, scratch, false)),
+        )
+        .collect()
 }
 
 /// Replaces each row of a row-major `[rows, cols]` block by its softmax and returns each row's
@@ -110,22 +106,18 @@ pub fn log_sum_exp(data: &[f32], cols: usize) -> Vec<f32> {
 /// # Panics
 /// If `data` is not whole rows.
 pub fn softmax_in_place(data: &mut [f32], cols: usize) -> Vec<f32> {
-    assert!(
-        cols > 0 && data.len().is_multiple_of(cols),
-        "whole rows of {cols}"
-    );
-    let per_task = rows_per_task(cols);
-    let mut out = vec![0.0f32; data.len() / cols];
-    data.par_chunks_mut(per_task * cols)
-        .zip(out.par_chunks_mut(per_task))
-        .for_each(|(block, out)| {
-            let mut scratch = vec![0.0f32; cols];
-            for (x, o) in block.chunks_mut(cols).zip(out) {
-                *o = vectorised(|| row(x, &mut scratch, true));
-                x.copy_from_slice(&scratch);
-            }
-        });
-    out
+    let per_task = rows_per_task(data.len(), cols);
+    data.par_chunks_mut(cols)
+        .with_min_len(per_task)
+        .map_init(
+            || vec![0.0f32; cols],
+            |scratch, x| {
+                let log_sum_exp = vectorised(|| row(x, scratch, true));
+                x.copy_from_slice(scratch);
+                log_sum_exp
+            },
+        )
+        .collect()
 }
 
 /// The sum of each row of a row-major `[rows, cols]` block.
@@ -133,20 +125,10 @@ pub fn softmax_in_place(data: &mut [f32], cols: usize) -> Vec<f32> {
 /// # Panics
 /// If `data` is not whole rows.
 pub fn sums(data: &[f32], cols: usize) -> Vec<f32> {
-    assert!(
-        cols > 0 && data.len().is_multiple_of(cols),
-        "whole rows of {cols}"
-    );
-    let per_task = rows_per_task(cols);
-    let mut out = vec![0.0f32; data.len() / cols];
-    data.par_chunks(per_task * cols)
-        .zip(out.par_chunks_mut(per_task))
-        .for_each(|(block, out)| {
-            for (x, o) in block.chunks(cols).zip(out) {
-                *o = row_sum(x);
-            }
-        });
-    out
+    data.par_chunks(cols)
+        .with_min_len(rows_per_task(data.len(), cols))
+        .map(row_sum)
+        .collect()
 }
 
 #[cfg(test)]

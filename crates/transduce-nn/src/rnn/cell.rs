@@ -17,7 +17,7 @@
 //! c_t = f_t ⊙ c_{t-1} + i_t ⊙ g_t,   h_t = o_t ⊙ tanh(c_t)
 //! ```
 //! The gates' weights are fused into one input projection `W_x` (applied to a whole sequence at
-//! once by [`Cell::project_input`]) and one hidden projection `W_h`, so a step costs one matmul.
+//! once by [`BoundCell::project_input`]) and one hidden projection `W_h`, so a step costs one matmul.
 
 use crate::activation::{sigmoid, tanh};
 use burn::nn::Initializer;
@@ -131,15 +131,6 @@ impl Cell {
         self.d_hidden
     }
 
-    /// Applies the input projection to every position at once.
-    ///
-    /// # Shapes
-    /// - x: `[batch_size, len, d_input]`
-    /// - output: `[batch_size, len, gates * d_hidden]`
-    pub fn project_input(&self, x: Tensor<3>) -> Tensor<3> {
-        self.input.forward(x)
-    }
-
     /// One step from an input (see [`BoundCell::step`]).
     ///
     /// # Shapes
@@ -186,7 +177,7 @@ impl BoundCell {
         self.input.forward(x)
     }
 
-    /// One step from an input already passed through [`Cell::project_input`].
+    /// One step from an input already passed through [`BoundCell::project_input`].
     ///
     /// # Shapes
     /// - x_proj: `[batch_size, gates * d_hidden]`

@@ -55,9 +55,9 @@ impl ElmanRnn {
             Some(h) => CellState { h, c: None },
             None => self.cell.zero_state(batch_size, &x.device()),
         };
-        let projected = self.cell.project_input(x); // [batch, len, d_hidden]
-        let mut hs = Vec::with_capacity(len);
         let cell = self.cell.bind();
+        let projected = cell.project_input(x); // [batch, len, d_hidden]
+        let mut hs = Vec::with_capacity(len);
         for x_t in super::time_steps(projected) {
             state = cell.step_projected(x_t, state);
             hs.push(state.h.clone());

@@ -139,9 +139,9 @@ fn run_direction(
     reverse: bool,
 ) -> (Tensor<3>, CellState) {
     let [batch_size, len, _] = x.dims();
-    let projected = cell.project_input(x); // [batch, len, gates * d]
-    let mut state = cell.zero_state(batch_size, &projected.device());
+    let mut state = cell.zero_state(batch_size, &x.device());
     let cell = cell.bind();
+    let projected = cell.project_input(x); // [batch, len, gates * d]
     let mut outputs = vec![None; len];
     let mut steps: Vec<Option<Tensor<2>>> =
         super::time_steps(projected).into_iter().map(Some).collect(); // [batch, gates * d] each
