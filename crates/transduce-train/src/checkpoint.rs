@@ -13,12 +13,37 @@ pub struct AtomicFileCheckpointer {
 }
 
 impl AtomicFileCheckpointer {
-    /// Checkpoints named `<name>-<epoch>.bpk` in `directory` (created if needed).
+    /// Checkpoints named `<name>-<epoch>.bpk` in `directory` (created if needed). Temporary
+    /// files of this name that another process left behind (a run killed while writing) are
+    /// removed: they were never renamed, so they hold no complete checkpoint.
     pub fn new(directory: &Path, name: &str) -> Self {
         std::fs::create_dir_all(directory).ok();
-        AtomicFileCheckpointer {
+        let checkpointer = AtomicFileCheckpointer {
             directory: directory.to_path_buf(),
             name: name.to_string(),
+        };
+        checkpointer.remove_stale_temporaries();
+        checkpointer
+    }
+
+    /// The temporary name of epoch `epoch`'s file, for this process.
+    fn temporary(&self, epoch: usize) -> PathBuf {
+        let pid = std::process::id();
+        self.directory
+            .join(format!("tmp-{}-{epoch}-{pid}.bpk", self.name))
+    }
+
+    fn remove_stale_temporaries(&self) {
+        let Ok(entries) = std::fs::read_dir(&self.directory) else {
+            return;
+        };
+        let prefix = format!("tmp-{}-", self.name);
+        let own = format!("-{}.bpk", std::process::id());
+        for entry in entries.flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if name.starts_with(&prefix) && name.ends_with(".bpk") && !name.ends_with(&own) {
+                std::fs::remove_file(entry.path()).ok();
+            }
         }
     }
 
@@ -29,11 +54,7 @@ impl AtomicFileCheckpointer {
 
 impl<R: Checkpoint> Checkpointer<R> for AtomicFileCheckpointer {
     fn save(&self, epoch: usize, record: R) -> Result<(), CheckpointerError> {
-        let tmp = self.directory.join(format!(
-            "tmp-{}-{epoch}-{}.bpk",
-            self.name,
-            std::process::id()
-        ));
+        let tmp = self.temporary(epoch);
         record.save(tmp.clone())?;
         std::fs::rename(&tmp, self.path(epoch)).map_err(CheckpointerError::IOError)
     }
@@ -77,6 +98,29 @@ pub fn latest_complete(directory: &Path) -> Option<usize> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn temporaries_left_by_a_killed_run_are_removed() {
+        // Its own directory: tests run in parallel.
+        let dir = std::env::temp_dir().join(format!("transduce-stale-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let files = [
+            "tmp-model-3-999999999.bpk", // another process's, never renamed
+            "tmp-optim-3-999999999.bpk", // another checkpointer's name: not ours to remove
+            "model-2.bpk",
+        ];
+        for f in files {
+            std::fs::write(dir.join(f), b"x").unwrap();
+        }
+        let ours = AtomicFileCheckpointer::new(&dir, "model");
+        assert!(!dir.join(files[0]).exists());
+        assert!(dir.join(files[1]).exists() && dir.join(files[2]).exists());
+        assert!(
+            ours.temporary(3)
+                .ends_with(format!("tmp-model-3-{}.bpk", std::process::id()))
+        );
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 
     #[test]
     fn latest_complete_needs_all_three_files() {
