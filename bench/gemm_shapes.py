@@ -24,6 +24,8 @@ SHAPES = [
     ("w2 step fwd, out-major", 32, 512, 2048, False, True),
     ("w2 step dx, out-major", 32, 2048, 512, False, False),
     ("w2 dec input fwd", 32, 768, 2048, False, False),
+    ("w2 greedy vocab, in-major", 32, 512, 8000, False, False),
+    ("w2 greedy vocab, out-major", 32, 512, 8000, False, True),
     ("w2 vocab proj fwd", 768, 512, 8000, False, False),
     ("w2 vocab dW", 512, 768, 8000, True, False),
     ("w2 vocab dx", 768, 8000, 512, False, True),

@@ -21,6 +21,8 @@ fn main() {
         ("w2 step fwd, out-major", 32, 512, 2048, false, true),
         ("w2 step dx, out-major", 32, 2048, 512, false, false),
         ("w2 dec input fwd", 32, 768, 2048, false, false),
+        ("w2 greedy vocab, in-major", 32, 512, 8000, false, false),
+        ("w2 greedy vocab, out-major", 32, 512, 8000, false, true),
         ("w2 vocab proj fwd", 768, 512, 8000, false, false),
         ("w2 vocab dW", 512, 768, 8000, true, false),
         ("w2 vocab dx", 768, 8000, 512, false, true),

@@ -5,7 +5,7 @@
 //! burn's `Linear` keeps `W` as `[d_input, d_output]` and computes `x W`. The two are the same
 //! function, but not the same speed on the CPU: flex's `gemm` multiplies a thin left operand (a
 //! recurrent step's `[batch, d]` state, a decoding step's query) by a weight whose rows are its
-//! outputs 1.4–2× faster, forward and for the input's gradient (`examples/gemm_shapes`, the rows
+//! outputs 1.4–1.6× faster, forward and for the input's gradient (`examples/gemm_shapes`, the rows
 //! marked "out-major"). The layout also lives through the optimizer: the parameter itself has
 //! this shape, where burn's `LinearLayout::Col` only stores a transposed view, which the first
 //! Adam step turns back into `[d_input, d_output]`.
