@@ -6,29 +6,16 @@ use burn::optim::GradientsParams;
 use burn::prelude::*;
 use std::time::Instant;
 use transduce::bench::{Workload, random_batch};
-use transduce::train::Seq2SeqTrainee;
-use transduce::train::optim::FusedAdamConfig;
 
 fn main() {
     transduce::allocator::tune();
     let name = std::env::args().nth(1).unwrap_or_else(|| "w2".into());
     let w = Workload::named(&name).expect("a bench workload");
-    let device = Device::flex();
-    device.seed(1);
-    let ad = device.autodiff();
-    let mut trainee = Seq2SeqTrainee {
-        model: w.model.init(&ad),
-        label_smoothing: 0.1,
-        teacher_forcing: 1.0,
-    };
-    let mut optim = FusedAdamConfig::new()
-        .with_beta_1(0.9)
-        .with_beta_2(0.98)
-        .with_epsilon(1e-9)
-        .init();
+    let device = Device::flex().autodiff();
+    let (mut trainee, mut optim) = transduce::bench::trainer(&w, &device);
     let (mut forward, mut backward, mut step) = (vec![], vec![], vec![]);
     for i in 0..8 {
-        let (batch, _) = random_batch(&w, i, &ad);
+        let (batch, _) = random_batch(&w, i, &device);
         let t0 = Instant::now();
         let loss = trainee.forward_loss(batch, 1.0).loss;
         let _: f32 = loss.clone().into_scalar();

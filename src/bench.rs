@@ -23,7 +23,7 @@ use std::time::Instant;
 
 use anyhow::bail;
 use burn::data::dataloader::batcher::Batcher;
-use burn::optim::GradientsParams;
+use burn::optim::{GradientsParams, ModuleOptimizer};
 use burn::prelude::*;
 use serde::Serialize;
 use transduce_data::{Example, Seq2SeqBatcher};
@@ -294,6 +294,23 @@ fn peak_rss_mb() -> f64 {
         .map_or(0.0, |kb| kb / 1024.0)
 }
 
+/// A workload's model on `device` (an autodiff device), seeded with 1, and its optimizer: Adam
+/// with β = 0.9, 0.98 and ε = 1e-9, as training uses; label smoothing 0.1.
+pub fn trainer(w: &Workload, device: &Device) -> (Seq2SeqTrainee, ModuleOptimizer) {
+    device.seed(1);
+    let trainee = Seq2SeqTrainee {
+        model: w.model.init(device),
+        label_smoothing: 0.1,
+        teacher_forcing: 1.0,
+    };
+    let optim = FusedAdamConfig::new()
+        .with_beta_1(0.9)
+        .with_beta_2(0.98)
+        .with_epsilon(1e-9)
+        .init();
+    (trainee, optim)
+}
+
 /// Runs a workload on `device`: `warmup` then `steps` training steps, then decoding.
 pub fn run(
     w: &Workload,
@@ -302,18 +319,8 @@ pub fn run(
     warmup: usize,
     steps: usize,
 ) -> BenchReport {
-    device.seed(1);
     let ad = device.clone().autodiff();
-    let mut trainee = Seq2SeqTrainee {
-        model: w.model.init(&ad),
-        label_smoothing: 0.1,
-        teacher_forcing: 1.0,
-    };
-    let mut optim = FusedAdamConfig::new()
-        .with_beta_1(0.9)
-        .with_beta_2(0.98)
-        .with_epsilon(1e-9)
-        .init();
+    let (mut trainee, mut optim) = trainer(w, &ad);
     let mut times = Vec::new();
     let mut tokens = 0;
     for step in 0..warmup + steps {
