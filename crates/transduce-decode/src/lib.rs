@@ -160,7 +160,8 @@ pub(crate) mod test_util {
         type Memory = Rows;
         type State = Rows;
 
-        fn forward(
+        /// The logits themselves are the features: the projection is the identity.
+        fn forward_features(
             &self,
             _: Tensor<2, Int>,
             _: Tensor<2, Bool>,
@@ -172,6 +173,10 @@ pub(crate) mod test_util {
             self.table_tensor()
                 .select(0, tgt_in.reshape([b * t]))
                 .reshape([b, t, v])
+        }
+
+        fn project(&self, features: Tensor<2>) -> Tensor<2> {
+            features
         }
 
         fn encode(&self, _src: Tensor<2, Int>, src_mask_pad: Tensor<2, Bool>) -> Rows {

@@ -159,7 +159,7 @@ impl Seq2Seq for Bahdanau {
     type Memory = RecurrentMemory;
     type State = RecurrentState;
 
-    fn forward(
+    fn forward_features(
         &self,
         src: Tensor<2, Int>,
         src_mask_pad: Tensor<2, Bool>,
@@ -180,7 +180,11 @@ impl Seq2Seq for Bahdanau {
         }
         let features = Tensor::cat(vec![Tensor::stack::<3>(features, 1), y], 2); // [batch, tgt_len, 2 * d_hidden + d_embedding]
         let o = tanh(self.deep_output.forward(features)); // [batch, tgt_len, d_hidden]
-        self.output.forward(dropout(&self.dropout, o))
+        dropout(&self.dropout, o)
+    }
+
+    fn project(&self, features: Tensor<2>) -> Tensor<2> {
+        self.output.forward(features)
     }
 
     fn encode(&self, src: Tensor<2, Int>, src_mask_pad: Tensor<2, Bool>) -> RecurrentMemory {

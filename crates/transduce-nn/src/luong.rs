@@ -182,7 +182,7 @@ impl Seq2Seq for Luong {
     type Memory = RecurrentMemory;
     type State = RecurrentState;
 
-    fn forward(
+    fn forward_features(
         &self,
         src: Tensor<2, Int>,
         src_mask_pad: Tensor<2, Bool>,
@@ -202,7 +202,11 @@ impl Seq2Seq for Luong {
             state = next;
         }
         let attentional = Tensor::stack::<3>(outputs, 1); // [batch, tgt_len, d_hidden]
-        self.output.forward(dropout(&self.dropout, attentional))
+        dropout(&self.dropout, attentional)
+    }
+
+    fn project(&self, features: Tensor<2>) -> Tensor<2> {
+        self.output.forward(features)
     }
 
     fn encode(&self, src: Tensor<2, Int>, src_mask_pad: Tensor<2, Bool>) -> RecurrentMemory {

@@ -223,19 +223,20 @@ impl Seq2Seq for Model {
     type Memory = ModelMemory;
     type State = ModelState;
 
-    fn forward(
+    fn forward_features(
         &self,
         src: Tensor<2, Int>,
         src_mask_pad: Tensor<2, Bool>,
         tgt_in: Tensor<2, Int>,
         tgt_mask_pad: Tensor<2, Bool>,
     ) -> Tensor<3> {
-        match self {
-            Model::Seq2seq(m) => m.forward(src, src_mask_pad, tgt_in, tgt_mask_pad),
-            Model::Luong(m) => m.forward(src, src_mask_pad, tgt_in, tgt_mask_pad),
-            Model::Bahdanau(m) => m.forward(src, src_mask_pad, tgt_in, tgt_mask_pad),
-            Model::Transformer(m) => m.forward(src, src_mask_pad, tgt_in, tgt_mask_pad),
-        }
+        recurrent!(self,
+            m => m.forward_features(src, src_mask_pad, tgt_in, tgt_mask_pad),
+            Model::Transformer(m) => m.forward_features(src, src_mask_pad, tgt_in, tgt_mask_pad))
+    }
+
+    fn project(&self, features: Tensor<2>) -> Tensor<2> {
+        recurrent!(self, m => m.project(features), Model::Transformer(m) => m.project(features))
     }
 
     fn encode(&self, src: Tensor<2, Int>, src_mask_pad: Tensor<2, Bool>) -> ModelMemory {

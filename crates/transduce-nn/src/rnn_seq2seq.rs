@@ -157,7 +157,7 @@ impl Seq2Seq for RnnSeq2Seq {
     type Memory = RecurrentMemory;
     type State = RecurrentState;
 
-    fn forward(
+    fn forward_features(
         &self,
         src: Tensor<2, Int>,
         src_mask_pad: Tensor<2, Bool>,
@@ -177,7 +177,11 @@ impl Seq2Seq for RnnSeq2Seq {
             layers = next;
         }
         let states = Tensor::stack::<3>(states, 1); // [batch, tgt_len, d_hidden]
-        self.output.forward(dropout(&self.dropout, states))
+        dropout(&self.dropout, states)
+    }
+
+    fn project(&self, features: Tensor<2>) -> Tensor<2> {
+        self.output.forward(features)
     }
 
     fn encode(&self, src: Tensor<2, Int>, src_mask_pad: Tensor<2, Bool>) -> RecurrentMemory {

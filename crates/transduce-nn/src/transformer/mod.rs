@@ -313,6 +313,27 @@ impl Transformer {
         tgt_in: Tensor<2, Int>,
         tgt_mask_pad: Tensor<2, Bool>,
     ) -> TransformerOutput {
+        let (y, self_attention, cross_attention) =
+            self.decoder_layers(memory, tgt_in, tgt_mask_pad);
+        TransformerOutput {
+            logits: self.project_sequence(y),
+            self_attention,
+            cross_attention,
+        }
+    }
+
+    /// The decoder's layers over a whole target prefix: their output (before the final norm
+    /// and the projection) and each layer's self- and cross-attention weights.
+    ///
+    /// # Shapes
+    /// - tgt_in, tgt_mask_pad: `[batch_size, tgt_len]`
+    /// - output: `[batch_size, tgt_len, d_model]` and, per layer, as [`TransformerOutput`]
+    fn decoder_layers(
+        &self,
+        memory: &TransformerMemory,
+        tgt_in: Tensor<2, Int>,
+        tgt_mask_pad: Tensor<2, Bool>,
+    ) -> (Tensor<3>, Vec<Tensor<4>>, Vec<Tensor<4>>) {
         let mut y = self.embed(&self.tgt_embedding, tgt_in, 0); // [batch, tgt_len, d_model]
         let mut self_attention = Vec::with_capacity(self.decoder.len());
         let mut cross_attention = Vec::with_capacity(self.decoder.len());
@@ -328,11 +349,7 @@ impl Transformer {
             self_attention.push(out.self_weights);
             cross_attention.push(out.cross_weights);
         }
-        TransformerOutput {
-            logits: self.project(y),
-            self_attention,
-            cross_attention,
-        }
+        (y, self_attention, cross_attention)
     }
 
     /// Encodes the source and projects it for every decoder layer's cross-attention.
@@ -391,23 +408,12 @@ impl Transformer {
         dropout(&self.dropout, x)
     }
 
-    /// Final decoder norm (pre-norm only) and the output projection.
-    fn project(&self, y: Tensor<3>) -> Tensor<3> {
-        let y = match &self.decoder_norm {
-            Some(norm) => norm.forward(y),
-            None => y,
-        };
-        match &self.output {
-            Some(output) => output.forward(y),
-            None => {
-                let [batch_size, len, d_model] = y.dims();
-                let weight = self.tgt_embedding.weight.val(); // [vocab, d_model]
-                let [vocab_size, _] = weight.dims();
-                y.reshape([batch_size * len, d_model])
-                    .matmul(weight.transpose()) // [batch * len, vocab]
-                    .reshape([batch_size, len, vocab_size])
-            }
-        }
+    /// [`Seq2Seq::project`] at every position of a sequence.
+    fn project_sequence(&self, y: Tensor<3>) -> Tensor<3> {
+        let [batch_size, len, d_model] = y.dims();
+        let logits = self.project(y.reshape([batch_size * len, d_model])); // [batch * len, vocab]
+        let [_, vocab_size] = logits.dims();
+        logits.reshape([batch_size, len, vocab_size])
     }
 }
 
@@ -429,15 +435,28 @@ impl Seq2Seq for Transformer {
         (self.max_len > 0).then_some(self.max_len)
     }
 
-    fn forward(
+    fn forward_features(
         &self,
         src: Tensor<2, Int>,
         src_mask_pad: Tensor<2, Bool>,
         tgt_in: Tensor<2, Int>,
         tgt_mask_pad: Tensor<2, Bool>,
     ) -> Tensor<3> {
-        self.forward_full(src, src_mask_pad, tgt_in, tgt_mask_pad)
-            .logits
+        let memory = self.encode_memory(src, src_mask_pad);
+        self.decoder_layers(&memory, tgt_in, tgt_mask_pad).0
+    }
+
+    /// The final decoder norm (pre-norm only), then the output projection (or the transposed
+    /// target embedding when they are tied).
+    fn project(&self, y: Tensor<2>) -> Tensor<2> {
+        let y = match &self.decoder_norm {
+            Some(norm) => norm.forward(y),
+            None => y,
+        };
+        match &self.output {
+            Some(output) => output.forward(y),
+            None => y.matmul(self.tgt_embedding.weight.val().transpose()), // [positions, vocab]
+        }
     }
 
     fn encode(&self, src: Tensor<2, Int>, src_mask_pad: Tensor<2, Bool>) -> TransformerMemory {
@@ -474,7 +493,7 @@ impl Seq2Seq for Transformer {
             self_kv.push(Some(out.self_kv));
             cross = Some(out.cross_weights);
         }
-        let logits = self.project(y); // [batch, 1, vocab]
+        let logits = self.project_sequence(y); // [batch, 1, vocab]
         let [_, _, vocab_size] = logits.dims();
         let logits = logits.reshape([batch_size, vocab_size]); // [batch, vocab]
         let attention = cross
