@@ -14,7 +14,11 @@ fn main() {
     let device = Device::flex().autodiff();
     let (mut trainee, mut optim) = transduce::bench::trainer(&w, &device);
     let (mut forward, mut backward, mut step) = (vec![], vec![], vec![]);
-    for i in 0..8 {
+    let n: u64 = std::env::var("STEPS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(8);
+    for i in 0..n {
         let (batch, _) = random_batch(&w, i, &device);
         let t0 = Instant::now();
         let loss = trainee.forward_loss(batch, 1.0).loss;
@@ -25,6 +29,9 @@ fn main() {
         trainee = optim.step(1e-4, trainee, grads);
         let _ = trainee.model.num_params();
         let t3 = Instant::now();
+        if std::env::var("VERBOSE").is_ok() {
+            eprintln!("step {i}: {:.3} s", (t3 - t0).as_secs_f64());
+        }
         if i >= 2 {
             forward.push((t1 - t0).as_secs_f64());
             backward.push((t2 - t1).as_secs_f64());

@@ -16,6 +16,7 @@ use crate::dropout::dropout;
 use burn::nn::{Dropout, DropoutConfig, Embedding, EmbeddingConfig, Linear, LinearConfig};
 use burn::prelude::*;
 
+use crate::linear::BoundLinear;
 use crate::rnn::attention::{RnnAttention, RnnAttentionConfig, Score};
 use crate::rnn::cell::CellKind;
 use crate::rnn::encoder::{BoundDecoderStack, RnnDecoderStack, RnnDecoderStackConfig};
@@ -131,17 +132,26 @@ impl Bahdanau {
         }
     }
 
-    /// One step of the recurrence from an embedded input token `y_t`: the context `c_t` from
-    /// the previous state, then `s_t = cell([y_t; c_t], s_{t-1})`.
+    /// The decoder's weights read once, its first layer's input projection split into the
+    /// embedding's columns `W_y` (with the bias) and the stack that takes the context:
+    /// `W [y_t; c_t] = W_y y_t + W_c c_t`, so that training projects every `y_t` at once.
+    fn bind_decoder(&self) -> (BoundLinear, BoundDecoderStack) {
+        let d_embedding = self.embedding.weight.dims()[1];
+        self.decoder.bind().split_input(d_embedding)
+    }
+
+    /// One step of the recurrence from an embedded input token already projected by the
+    /// decoder's `W_y` (`y_proj`): the context `c_t` from the previous state, then
+    /// `s_t = cell([y_t; c_t], s_{t-1})`.
     ///
     /// # Shapes
-    /// - y: `[batch_size, d_embedding]`
+    /// - y_proj: `[batch_size, gates * d_hidden]`
     /// - output: `s_t` and `c_t` `[batch_size, d_hidden]`, the next state, weights `[batch_size, src_len]`
     fn recur(
         &self,
         decoder: &BoundDecoderStack,
         memory: &RecurrentMemory,
-        y: Tensor<2>,
+        y_proj: Tensor<2>,
         state: RecurrentState,
     ) -> (Tensor<2>, Tensor<2>, RecurrentState, Tensor<2>) {
         let (context, weights) = self.attention.forward(
@@ -150,7 +160,8 @@ impl Bahdanau {
             memory.outputs.clone(),
             memory.src_mask_pad.clone(),
         ); // c_t: [batch, d_hidden]
-        let (s, layers) = decoder.step(Tensor::cat(vec![y, context.clone()], 1), state.layers); // [batch, d_hidden]
+        let x_proj = y_proj + decoder.project_input(context.clone()); // [batch, gates * d_hidden]
+        let (s, layers) = decoder.step_projected(x_proj, state.layers); // [batch, d_hidden]
         (s, context, RecurrentState { layers, feed: None }, weights)
     }
 }
@@ -170,10 +181,10 @@ impl Seq2Seq for Bahdanau {
         // deep output and the projection onto the vocabulary run once for the whole sequence.
         let memory = self.encode(src, src_mask_pad);
         let mut state = self.init_state(&memory);
-        let decoder = self.decoder.bind();
+        let (embedding, decoder) = self.bind_decoder();
         let y = dropout(&self.dropout, self.embedding.forward(tgt_in)); // [batch, tgt_len, d_embedding]
         let mut features = Vec::with_capacity(y.dims()[1]);
-        for y_t in time_steps(y.clone()) {
+        for y_t in time_steps(embedding.forward(y.clone())) {
             let (s, context, next, _) = self.recur(&decoder, &memory, y_t, state);
             features.push(Tensor::cat(vec![s, context], 1)); // [batch, 2 * d_hidden]
             state = next;
@@ -213,8 +224,9 @@ impl Seq2Seq for Bahdanau {
                 .forward(prev_tokens.reshape([batch_size, 1]))
                 .squeeze_dim::<2>(1),
         ); // [batch, d_embedding]
+        let (embedding, decoder) = self.bind_decoder();
         let (s, context, state, weights) =
-            self.recur(&self.decoder.bind(), memory, y.clone(), state);
+            self.recur(&decoder, memory, embedding.forward(y.clone()), state);
         let o = tanh(
             self.deep_output
                 .forward(Tensor::cat(vec![s, context, y], 1)),

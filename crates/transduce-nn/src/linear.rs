@@ -133,6 +133,27 @@ impl BoundLinear {
         out[D - 1] = d_output;
         y.reshape(out)
     }
+
+    /// The layer split by input columns: `x Wᵀ + b = x[..at] W₁ᵀ + b + x[at..] W₂ᵀ`. The first
+    /// part keeps the bias. A decoder whose input is `[y_t; feed_t]` projects every `y_t` at once
+    /// with the first part, and only `feed_t` at each step with the second.
+    ///
+    /// # Panics
+    /// If `at` is 0 or not less than `d_input`.
+    pub fn split_input(self, at: usize) -> (BoundLinear, BoundLinear) {
+        let [d_input, _] = self.weight_t.dims();
+        assert!(0 < at && at < d_input, "split at {at} of {d_input} inputs");
+        (
+            BoundLinear {
+                weight_t: self.weight_t.clone().slice(s![0..at, ..]), // [at, d_output]
+                bias: self.bias,
+            },
+            BoundLinear {
+                weight_t: self.weight_t.slice(s![at.., ..]), // [d_input - at, d_output]
+                bias: None,
+            },
+        )
+    }
 }
 
 #[cfg(test)]
@@ -140,6 +161,19 @@ mod tests {
     use super::*;
     use crate::test_util::test_device;
     use burn::tensor::{Distribution, Tolerance};
+
+    #[test]
+    fn split_input_parts_add_up_to_the_layer() {
+        let dev = test_device();
+        let layer = LinearConfig::new(5, 3).init(&dev);
+        let x = Tensor::<2>::random([4, 5], Distribution::Default, &dev);
+        let (first, second) = layer.bind().split_input(2);
+        let parts = first.forward(x.clone().slice(s![.., 0..2]))
+            + second.forward(x.clone().slice(s![.., 2..5]));
+        parts
+            .into_data()
+            .assert_approx_eq::<f32>(&layer.forward(x).into_data(), Tolerance::default());
+    }
 
     #[test]
     fn equals_x_w_transposed_plus_b_on_every_rank() {

@@ -15,6 +15,7 @@ use crate::dropout::dropout;
 use burn::nn::{Dropout, DropoutConfig, Embedding, EmbeddingConfig, Linear, LinearConfig};
 use burn::prelude::*;
 
+use crate::linear::BoundLinear;
 use crate::rnn::attention::{RnnAttention, RnnAttentionConfig, Score};
 use crate::rnn::cell::CellKind;
 use crate::rnn::encoder::{BoundDecoderStack, RnnDecoderStack, RnnDecoderStackConfig};
@@ -144,16 +145,17 @@ impl Luong {
     /// - output: `s̃_t` `[batch_size, d_hidden]`, weights `[batch_size, src_len]`
     fn recur(
         &self,
-        decoder: &BoundDecoderStack,
+        decoder: &DecoderInput,
         memory: &RecurrentMemory,
-        y: Tensor<2>,
+        y_proj: Tensor<2>,
         state: RecurrentState,
     ) -> (Tensor<2>, RecurrentState, Tensor<2>) {
-        let x = match state.feed {
-            Some(feed) => Tensor::cat(vec![y, feed], 1), // [batch, d_embedding + d_hidden]
-            None => y,
+        let x_proj = match state.feed {
+            // W [y; feed] = W_y y + W_feed feed
+            Some(feed) => y_proj + decoder.feed.project_input(feed), // [batch, gates * d_hidden]
+            None => y_proj,
         };
-        let (s, layers) = decoder.step(x, state.layers); // [batch, d_hidden]
+        let (s, layers) = decoder.feed.step_projected(x_proj, state.layers); // [batch, d_hidden]
         let (context, weights) = self.attention.forward(
             s.clone(),
             memory.keys.clone(),
@@ -166,6 +168,25 @@ impl Luong {
             feed: self.input_feeding.then(|| attentional.clone()),
         };
         (attentional, state, weights)
+    }
+
+    /// The decoder's weights read once: its first layer's input projection split into the
+    /// embedding's columns and (with input feeding) the fed-back state's.
+    fn bind_decoder(&self) -> DecoderInput {
+        let decoder = self.decoder.bind();
+        if self.input_feeding {
+            let (embedding, feed) = decoder.split_input(self.d_embedding());
+            DecoderInput { embedding, feed }
+        } else {
+            DecoderInput {
+                embedding: decoder.first_input(),
+                feed: decoder,
+            }
+        }
+    }
+
+    fn d_embedding(&self) -> usize {
+        self.embedding.weight.dims()[1]
     }
 
     /// The attentional state `s̃_t = tanh(W_c [a_t; s_t] + b_c)`.
@@ -193,8 +214,9 @@ impl Seq2Seq for Luong {
         // the vocabulary run once for the whole sequence.
         let memory = self.encode(src, src_mask_pad);
         let mut state = self.init_state(&memory);
-        let decoder = self.decoder.bind();
+        let decoder = self.bind_decoder();
         let y = dropout(&self.dropout, self.embedding.forward(tgt_in)); // [batch, tgt_len, d_embedding]
+        let y = decoder.embedding.forward(y); // [batch, tgt_len, gates * d_hidden]
         let mut outputs = Vec::with_capacity(y.dims()[1]);
         for y_t in time_steps(y) {
             let (attentional, next, _) = self.recur(&decoder, &memory, y_t, state);
@@ -238,7 +260,9 @@ impl Seq2Seq for Luong {
                 .forward(prev_tokens.reshape([batch_size, 1]))
                 .squeeze_dim::<2>(1),
         ); // [batch, d_embedding]
-        let (attentional, state, weights) = self.recur(&self.decoder.bind(), memory, y, state);
+        let decoder = self.bind_decoder();
+        let y = decoder.embedding.forward(y); // [batch, gates * d_hidden]
+        let (attentional, state, weights) = self.recur(&decoder, memory, y, state);
         let logits = self.output.forward(dropout(&self.dropout, attentional)); // [batch, vocab]
         DecodeStep {
             logits,
@@ -246,6 +270,15 @@ impl Seq2Seq for Luong {
             attention: weights,
         }
     }
+}
+
+/// [`Luong`]'s decoder bound for a sequence: `W [y_t; s̃_{t-1}] = W_y y_t + W_s̃ s̃_{t-1}`.
+struct DecoderInput {
+    /// `W_y`, with the bias: applied to the whole embedded target at once in training.
+    embedding: BoundLinear,
+    /// The stack whose first layer's input projection is `W_s̃` (with input feeding), or
+    /// unused (without: the embedding is the whole input).
+    feed: BoundDecoderStack,
 }
 
 #[cfg(test)]

@@ -177,6 +177,24 @@ impl BoundCell {
         self.input.forward(x)
     }
 
+    /// The input projection, `x ↦ W_x x + b`.
+    pub fn input_projection(&self) -> BoundLinear {
+        self.input.clone()
+    }
+
+    /// The input projection split by input columns (see [`BoundLinear::split_input`]): the
+    /// projection of the first `at` inputs (with the bias), and this cell taking the rest.
+    pub fn split_input(self, at: usize) -> (BoundLinear, BoundCell) {
+        let (first, rest) = self.input.split_input(at);
+        (
+            first,
+            BoundCell {
+                input: rest,
+                ..self
+            },
+        )
+    }
+
     /// One step from an input already passed through [`BoundCell::project_input`].
     ///
     /// # Shapes

@@ -10,6 +10,7 @@ use burn::nn::{Dropout, DropoutConfig};
 use burn::prelude::*;
 
 use super::cell::{BoundCell, Cell, CellConfig, CellKind, CellState};
+use crate::linear::BoundLinear;
 use crate::pytorch::{ImportError, Importer};
 
 /// Configuration of an [`RnnEncoder`].
@@ -238,14 +239,36 @@ impl BoundDecoderStack {
         self.step_projected(self.layers[0].project_input(x), states)
     }
 
-    /// The first layer's input projection for a whole sequence at once (teacher forcing, where
-    /// every input is known before the recurrence runs).
+    /// The first layer's input projection, for one step or for a whole sequence at once
+    /// (teacher forcing, where every input is known before the recurrence runs).
     ///
     /// # Shapes
-    /// - x: `[batch_size, len, d_input]`
-    /// - output: `[batch_size, len, gates * d_hidden]`
-    pub fn project_input(&self, x: Tensor<3>) -> Tensor<3> {
+    /// - x: `[..., d_input]`
+    /// - output: `[..., gates * d_hidden]`
+    pub fn project_input<const D: usize>(&self, x: Tensor<D>) -> Tensor<D> {
         self.layers[0].project_input(x)
+    }
+
+    /// The first layer's input projection.
+    pub fn first_input(&self) -> BoundLinear {
+        self.layers[0].input_projection()
+    }
+
+    /// The first layer's input projection split by input columns: the projection of the first
+    /// `at` inputs (with the bias) and the stack whose first layer takes the rest. Decoders
+    /// fed `[y_t; extra_t]` project every `y_t` of a sequence at once with the first, and
+    /// `extra_t` step by step ([`BoundDecoderStack::project_input`] on the stack returned).
+    pub fn split_input(self, at: usize) -> (BoundLinear, BoundDecoderStack) {
+        let mut layers = self.layers;
+        let (first, cell) = layers.remove(0).split_input(at);
+        layers.insert(0, cell);
+        (
+            first,
+            BoundDecoderStack {
+                layers,
+                dropout: self.dropout,
+            },
+        )
     }
 
     /// [`BoundDecoderStack::step`] from an input already passed through the first layer's
