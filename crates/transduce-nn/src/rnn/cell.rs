@@ -202,31 +202,148 @@ impl BoundCell {
     pub fn step_projected(&self, x_proj: Tensor<2>, state: CellState) -> CellState {
         let d = self.d_hidden;
         let h_proj = self.hidden.forward(state.h.clone()); // [batch, gates * d_hidden]
-        match self.gates {
-            1 => CellState {
-                h: tanh(x_proj + h_proj),
+        if self.gates > 1 && fused_on_host(&x_proj) {
+            return step_on_host(self.gates, d, x_proj, h_proj, state);
+        }
+        step_with_tensors(self.gates, d, x_proj, h_proj, state)
+    }
+}
+
+/// The element-wise part of a step as tensor operations (any backend, autodiff).
+///
+/// # Shapes
+/// - x_proj, h_proj: `[batch_size, gates * d]`; state: `[batch_size, d]`
+fn step_with_tensors(
+    gates: usize,
+    d: usize,
+    x_proj: Tensor<2>,
+    h_proj: Tensor<2>,
+    state: CellState,
+) -> CellState {
+    match gates {
+        1 => CellState {
+            h: tanh(x_proj + h_proj),
+            c: None,
+        },
+        3 => {
+            let gate = |t: &Tensor<2>, i: usize| t.clone().slice(s![.., i * d..(i + 1) * d]);
+            let r = sigmoid(gate(&x_proj, 0) + gate(&h_proj, 0));
+            let z = sigmoid(gate(&x_proj, 1) + gate(&h_proj, 1));
+            let n = tanh(gate(&x_proj, 2) + r * gate(&h_proj, 2));
+            let h = z.clone().neg().add_scalar(1.0) * n + z * state.h;
+            CellState { h, c: None }
+        }
+        _ => {
+            let gates = x_proj + h_proj; // [batch, 4 * d_hidden]
+            let gate = |i: usize| gates.clone().slice(s![.., i * d..(i + 1) * d]);
+            let (i, f, g, o) = (
+                sigmoid(gate(0)),
+                sigmoid(gate(1)),
+                tanh(gate(2)),
+                sigmoid(gate(3)),
+            );
+            let c = f * state.c.expect("an LSTM state has a memory cell") + i * g;
+            let h = o * tanh(c.clone());
+            CellState { h, c: Some(c) }
+        }
+    }
+}
+
+/// Whether a step's element-wise part runs as one host pass ([`step_on_host`]): inference
+/// (no autodiff) on a host backend, in `f32`.
+fn fused_on_host(x: &Tensor<2>) -> bool {
+    let device = x.device();
+    !device.is_autodiff()
+        && x.dtype() == burn::tensor::DType::F32
+        && crate::activation::on_host(&device)
+}
+
+/// The GRU's or LSTM's element-wise step (the equations at the top) in one pass over the
+/// projections on the host, where burn runs a dozen operations (slices, activations, products)
+/// each with its own copy of the tensors. Decoding steps the cell once per output token, so
+/// this is most of a step's work outside the matrix products.
+///
+/// # Shapes
+/// - x_proj, h_proj: `[batch_size, gates * d]`; state: `[batch_size, d]`
+fn step_on_host(
+    gates: usize,
+    d: usize,
+    x_proj: Tensor<2>,
+    h_proj: Tensor<2>,
+    state: CellState,
+) -> CellState {
+    use crate::activation::{sigmoid_host, tanh_host, vectorised};
+    let device = x_proj.device();
+    let [batch_size, _] = x_proj.dims();
+    let values = |t: Tensor<2>| -> Vec<f32> {
+        t.into_data()
+            .try_into_vec::<f32>()
+            .expect("f32 (checked by fused_on_host)")
+    };
+    let (x, hp) = (values(x_proj), values(h_proj));
+    let mut h = values(state.h);
+    /// One row of the GRU: `h` in place.
+    #[inline(always)]
+    fn gru_row(h: &mut [f32], x: &[f32], hp: &[f32], d: usize) {
+        let (h, (xr, xz, xn), (hr, hz, hn)) = (&mut h[..d], thirds(x, d), thirds(hp, d));
+        for j in 0..d {
+            let r = sigmoid_host(xr[j] + hr[j]);
+            let z = sigmoid_host(xz[j] + hz[j]);
+            let n = tanh_host(xn[j] + r * hn[j]);
+            h[j] = (1.0 - z) * n + z * h[j];
+        }
+    }
+
+    #[inline(always)]
+    fn thirds(v: &[f32], d: usize) -> (&[f32], &[f32], &[f32]) {
+        (&v[..d], &v[d..2 * d], &v[2 * d..3 * d])
+    }
+
+    /// One row of the LSTM: `h` and `c` in place.
+    #[inline(always)]
+    fn lstm_row(h: &mut [f32], c: &mut [f32], x: &[f32], hp: &[f32], d: usize) {
+        let (h, c) = (&mut h[..d], &mut c[..d]);
+        let (xi, xf, xg, xo) = (&x[..d], &x[d..2 * d], &x[2 * d..3 * d], &x[3 * d..4 * d]);
+        let (hi, hf, hg, ho) = (
+            &hp[..d],
+            &hp[d..2 * d],
+            &hp[2 * d..3 * d],
+            &hp[3 * d..4 * d],
+        );
+        for j in 0..d {
+            let i = sigmoid_host(xi[j] + hi[j]);
+            let f = sigmoid_host(xf[j] + hf[j]);
+            let g = tanh_host(xg[j] + hg[j]);
+            let o = sigmoid_host(xo[j] + ho[j]);
+            c[j] = f * c[j] + i * g;
+            h[j] = o * tanh_host(c[j]);
+        }
+    }
+    let tensor = |v: Vec<f32>| Tensor::<2>::from_data(TensorData::new(v, [batch_size, d]), &device);
+    match gates {
+        3 => {
+            vectorised(|| {
+                for (b, h) in h.chunks_exact_mut(d).enumerate() {
+                    let (x, hp) = (&x[b * 3 * d..][..3 * d], &hp[b * 3 * d..][..3 * d]);
+                    gru_row(h, x, hp, d);
+                }
+            });
+            CellState {
+                h: tensor(h),
                 c: None,
-            },
-            3 => {
-                let gate = |t: &Tensor<2>, i: usize| t.clone().slice(s![.., i * d..(i + 1) * d]);
-                let r = sigmoid(gate(&x_proj, 0) + gate(&h_proj, 0));
-                let z = sigmoid(gate(&x_proj, 1) + gate(&h_proj, 1));
-                let n = tanh(gate(&x_proj, 2) + r * gate(&h_proj, 2));
-                let h = z.clone().neg().add_scalar(1.0) * n + z * state.h;
-                CellState { h, c: None }
             }
-            _ => {
-                let gates = x_proj + h_proj; // [batch, 4 * d_hidden]
-                let gate = |i: usize| gates.clone().slice(s![.., i * d..(i + 1) * d]);
-                let (i, f, g, o) = (
-                    sigmoid(gate(0)),
-                    sigmoid(gate(1)),
-                    tanh(gate(2)),
-                    sigmoid(gate(3)),
-                );
-                let c = f * state.c.expect("an LSTM state has a memory cell") + i * g;
-                let h = o * tanh(c.clone());
-                CellState { h, c: Some(c) }
+        }
+        _ => {
+            let mut c = values(state.c.expect("an LSTM state has a memory cell"));
+            vectorised(|| {
+                for (b, (h, c)) in h.chunks_exact_mut(d).zip(c.chunks_exact_mut(d)).enumerate() {
+                    let (x, hp) = (&x[b * 4 * d..][..4 * d], &hp[b * 4 * d..][..4 * d]);
+                    lstm_row(h, c, x, hp, d);
+                }
+            });
+            CellState {
+                h: tensor(h),
+                c: Some(tensor(c)),
             }
         }
     }
@@ -313,6 +430,35 @@ mod tests {
         cell.input.bias = Some(Param::from_data(TensorData::new(b, [d_out]), dev));
         cell.hidden.weight = Param::from_tensor(t(w_h, d_hidden).transpose());
         cell
+    }
+
+    /// The fused host step (inference on flex) equals the tensor operations.
+    #[test]
+    fn host_step_equals_the_tensor_step() {
+        let dev = Device::flex();
+        assert!(fused_on_host(&Tensor::<2>::zeros([1, 1], &dev)));
+        let d = 5;
+        let formula = |rows: usize, cols: usize, k: f32| {
+            let v: Vec<f32> = (0..rows * cols)
+                .map(|i| (i as f32 * k).sin() * 4.0)
+                .collect();
+            Tensor::<2>::from_data(TensorData::new(v, [rows, cols]), &dev)
+        };
+        for gates in [3, 4] {
+            let (x, hp) = (formula(3, gates * d, 0.37), formula(3, gates * d, 0.91));
+            let state = CellState {
+                h: formula(3, d, 1.3).tanh(),
+                c: (gates == 4).then(|| formula(3, d, 0.7)),
+            };
+            let a = step_on_host(gates, d, x.clone(), hp.clone(), state.clone());
+            let b = step_with_tensors(gates, d, x, hp, state);
+            let tol = burn::tensor::Tolerance::absolute(1e-6);
+            a.h.into_data()
+                .assert_approx_eq::<f32>(&b.h.into_data(), tol);
+            if let (Some(p), Some(q)) = (a.c, b.c) {
+                p.into_data().assert_approx_eq::<f32>(&q.into_data(), tol);
+            }
+        }
     }
 
     #[test]
