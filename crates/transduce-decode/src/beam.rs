@@ -136,7 +136,12 @@ pub fn beam_search_with_limits<M: Seq2Seq>(
         // The logits come to the host once; log-probabilities are formed only for candidates.
         let [_, vocab] = out.logits.dims();
         let logits = to_f32(out.logits); // [batch * k, vocab]
-        let lse = rows::log_sum_exp(&logits, vocab); // [batch * k]
+        // Each row's log-sum-exp and its best `k + 1` tokens (enough to fill k slots), in one
+        // parallel pass over the rows.
+        let (lse, best): (Vec<f32>, Vec<Vec<usize>>) =
+            rows::log_sum_exp_with(&logits, vocab, |row| top_k(row, k + 1))
+                .into_iter()
+                .unzip(); // [batch * k] each
         let attention = to_f32(out.attention); // [batch * k, src_len]
 
         let mut parents = Vec::with_capacity(batch_size * k);
@@ -145,8 +150,8 @@ pub fn beam_search_with_limits<M: Seq2Seq>(
                 parents.extend((0..k).map(|j| b * k + j));
                 continue;
             }
-            // Candidates: the best `k + 1` tokens of each live row are enough to fill k slots.
-            // At the limit only <eos> may follow, at its own log-probability.
+            // Candidates: the best `k + 1` tokens of each live row. At the limit only <eos> may
+            // follow, at its own log-probability.
             let at_limit = step >= max_lens[b];
             let mut candidates: Vec<(f32, usize, usize)> = Vec::new();
             for (j, hyp) in live[b].iter().enumerate() {
@@ -158,8 +163,9 @@ pub fn beam_search_with_limits<M: Seq2Seq>(
                     continue;
                 }
                 candidates.extend(
-                    top_k(row, k + 1)
-                        .into_iter()
+                    best[r]
+                        .iter()
+                        .copied()
                         .filter(|&v| v != EOS || step >= config.min_len)
                         .map(|v| (hyp.score + log_prob(v), j, v)),
                 );

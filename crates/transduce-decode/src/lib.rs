@@ -59,7 +59,7 @@ pub fn to_ids<const D: usize>(t: Tensor<D, Int>) -> Vec<usize> {
 pub fn to_f32<const D: usize>(t: Tensor<D>) -> Vec<f32> {
     t.into_data()
         .convert::<f32>()
-        .try_to_vec::<f32>()
+        .try_into_vec::<f32>()
         .expect("converted to f32")
 }
 

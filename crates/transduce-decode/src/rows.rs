@@ -100,6 +100,25 @@ pub fn log_sum_exp(data: &[f32], cols: usize) -> Vec<f32> {
         .collect()
 }
 
+/// [`log_sum_exp`] of each row together with `f(row)`, in the same parallel pass over the rows
+/// (beam search takes each row's best tokens there).
+///
+/// # Panics
+/// If `data` is not whole rows.
+pub fn log_sum_exp_with<T: Send>(
+    data: &[f32],
+    cols: usize,
+    f: impl Fn(&[f32]) -> T + Sync + Send,
+) -> Vec<(f32, T)> {
+    data.par_chunks(cols)
+        .with_min_len(rows_per_task(data.len(), cols))
+        .map_init(
+            || vec![0.0f32; cols],
+            |scratch, x| (vectorised(|| row(x, scratch, false)), f(x)),
+        )
+        .collect()
+}
+
 /// Replaces each row of a row-major `[rows, cols]` block by its softmax and returns each row's
 /// log-sum-exp.
 ///
@@ -186,6 +205,8 @@ mod tests {
             let mut probs = data.clone();
             let lse2 = softmax_in_place(&mut probs, cols);
             assert_eq!(lse, lse2);
+            let with: Vec<(f32, usize)> = log_sum_exp_with(&data, cols, |r| r.len());
+            assert_eq!(with, lse.iter().map(|&l| (l, cols)).collect::<Vec<_>>());
             for (r, (&got, &want)) in lse.iter().zip(&exact).enumerate() {
                 if want == f64::NEG_INFINITY {
                     assert_eq!(got, f32::NEG_INFINITY);
