@@ -205,6 +205,9 @@ impl BoundCell {
         if self.gates > 1 && fused_on_host(&x_proj) {
             return step_on_host(self.gates, d, x_proj, h_proj, state);
         }
+        if self.gates > 1 && linearised_on_host(&x_proj) {
+            return step_linearised(self.gates, d, x_proj, h_proj, state);
+        }
         step_with_tensors(self.gates, d, x_proj, h_proj, state)
     }
 }
@@ -256,6 +259,206 @@ fn fused_on_host(x: &Tensor<2>) -> bool {
     !device.is_autodiff()
         && x.dtype() == burn::tensor::DType::F32
         && crate::activation::on_host(&device)
+}
+
+/// Whether a training step's element-wise part is computed on the host and attached to the
+/// graph by its linearisation ([`step_linearised`]): autodiff on a host backend, in `f32`.
+fn linearised_on_host(x: &Tensor<2>) -> bool {
+    let device = x.device();
+    device.is_autodiff()
+        && x.dtype() == burn::tensor::DType::F32
+        && crate::activation::on_host(&device)
+}
+
+/// The GRU's or LSTM's element-wise step under autodiff, in a dozen graph operations instead of
+/// some thirty: the new state's value `v` and the step's partial derivatives `K` come from one
+/// pass on the host, and the graph holds `sg(v) + Σ K ⊙ (u − sg(u))` over the step's inputs
+/// `u` (`sg`: stop gradient). Its value is `v` (each `u − sg(u)` is zero) and its gradient with
+/// respect to each input is `K`, the step's own. For the LSTM, with `a = W_x x + W_h h + b` and
+/// `δ` for `u − sg(u)`:
+///
+/// ```text
+/// δc_t = g i(1-i) δa_i + c_{t-1} f(1-f) δa_f + i (1-g²) δa_g + f δc_{t-1}
+/// δh_t = tanh(c_t) o(1-o) δa_o + o (1 - tanh²(c_t)) δc_t
+/// ```
+///
+/// and for the GRU, with `q = (1-z)(1-n²)` and the projections `x̂ = W_x x + b`, `ĥ = W_h h + b_h`:
+///
+/// ```text
+/// δh_t = q h_n r(1-r) (δx̂_r + δĥ_r) + (h_{t-1} - n) z(1-z) (δx̂_z + δĥ_z) + q δx̂_n + q r δĥ_n + z δh_{t-1}
+/// ```
+///
+/// # Shapes
+/// - x_proj, h_proj: `[batch_size, gates * d]`; state: `[batch_size, d]`
+fn step_linearised(
+    gates: usize,
+    d: usize,
+    x_proj: Tensor<2>,
+    h_proj: Tensor<2>,
+    state: CellState,
+) -> CellState {
+    use crate::activation::vectorised;
+    let device = x_proj.device();
+    let [batch_size, _] = x_proj.dims();
+    let host = |t: &Tensor<2>| -> Vec<f32> {
+        t.clone()
+            .detach()
+            .into_data()
+            .try_into_vec::<f32>()
+            .expect("f32 (checked by linearised_on_host)")
+    };
+    let constant = |v: Vec<f32>, cols: usize| {
+        Tensor::<2>::from_data(TensorData::new(v, [batch_size, cols]), &device)
+    };
+    let delta = |u: Tensor<2>| u.clone() - u.detach(); // zero, with u's gradient
+    // Σ over the gate blocks: [batch, n * d] -> [batch, d]
+    let blocks = |t: Tensor<2>, n: usize| {
+        t.reshape([batch_size, n, d])
+            .sum_dim(1)
+            .reshape([batch_size, d])
+    };
+    match gates {
+        3 => {
+            let (x, hp, h) = (host(&x_proj), host(&h_proj), host(&state.h));
+            let mut next = vec![0.0f32; batch_size * d];
+            let (mut kx, mut kh) = (vec![0.0f32; 3 * next.len()], vec![0.0f32; 3 * next.len()]);
+            let mut kz = vec![0.0f32; next.len()];
+            vectorised(|| {
+                for b in 0..batch_size {
+                    let row = b * d..(b + 1) * d;
+                    let gates = b * 3 * d..(b + 1) * 3 * d;
+                    gru_row_linearised(
+                        &x[gates.clone()],
+                        &hp[gates.clone()],
+                        &h[row.clone()],
+                        &mut next[row.clone()],
+                        &mut kx[gates.clone()],
+                        &mut kh[gates],
+                        &mut kz[row],
+                    );
+                }
+            });
+            let dh = blocks(
+                delta(x_proj) * constant(kx, 3 * d) + delta(h_proj) * constant(kh, 3 * d),
+                3,
+            ) + delta(state.h) * constant(kz, d);
+            CellState {
+                h: constant(next, d) + dh,
+                c: None,
+            }
+        }
+        _ => {
+            let a = x_proj + h_proj; // [batch, 4 * d]
+            let c = state.c.expect("an LSTM state has a memory cell");
+            let (av, cv) = (host(&a), host(&c));
+            let n = batch_size * d;
+            let (mut h_next, mut c_next) = (vec![0.0f32; n], vec![0.0f32; n]);
+            let mut kc = vec![0.0f32; 4 * n];
+            let (mut ko, mut kt, mut kf) = (vec![0.0f32; n], vec![0.0f32; n], vec![0.0f32; n]);
+            vectorised(|| {
+                for b in 0..batch_size {
+                    let row = b * d..(b + 1) * d;
+                    let gates = b * 4 * d..(b + 1) * 4 * d;
+                    lstm_row_linearised(
+                        &av[gates.clone()],
+                        &cv[row.clone()],
+                        [&mut h_next[row.clone()], &mut c_next[row.clone()]],
+                        &mut kc[gates],
+                        [&mut ko[row.clone()], &mut kt[row.clone()], &mut kf[row]],
+                    );
+                }
+            });
+            let da = delta(a);
+            let dc = blocks(da.clone() * constant(kc, 4 * d), 4) + delta(c) * constant(kf, d);
+            let dh =
+                da.slice(s![.., 3 * d..4 * d]) * constant(ko, d) + dc.clone() * constant(kt, d);
+            CellState {
+                h: constant(h_next, d) + dh,
+                c: Some(constant(c_next, d) + dc),
+            }
+        }
+    }
+}
+
+/// One row of the GRU: the new state and its partial derivatives (see [`step_linearised`]).
+#[inline(always)]
+fn gru_row_linearised(
+    x: &[f32],
+    hp: &[f32],
+    h: &[f32],
+    next: &mut [f32],
+    kx: &mut [f32],
+    kh: &mut [f32],
+    kz: &mut [f32],
+) {
+    let d = h.len();
+    let (xr, xz, xn) = (&x[..d], &x[d..2 * d], &x[2 * d..3 * d]);
+    let (hr, hz, hn) = (&hp[..d], &hp[d..2 * d], &hp[2 * d..3 * d]);
+    let (next, kz) = (&mut next[..d], &mut kz[..d]);
+    let (kxr, rest) = kx.split_at_mut(d);
+    let (kxz, kxn) = rest.split_at_mut(d);
+    let (khr, rest) = kh.split_at_mut(d);
+    let (khz, khn) = rest.split_at_mut(d);
+    let (kxz, kxn, khz, khn) = (&mut kxz[..d], &mut kxn[..d], &mut khz[..d], &mut khn[..d]);
+    for j in 0..d {
+        let r = crate::activation::sigmoid_host(xr[j] + hr[j]);
+        let z = crate::activation::sigmoid_host(xz[j] + hz[j]);
+        let n = crate::activation::tanh_host(xn[j] + r * hn[j]);
+        next[j] = (1.0 - z) * n + z * h[j];
+        let q = (1.0 - z) * (1.0 - n * n);
+        let ar = q * hn[j] * r * (1.0 - r);
+        let az = (h[j] - n) * z * (1.0 - z);
+        (kxr[j], kxz[j], kxn[j]) = (ar, az, q);
+        (khr[j], khz[j], khn[j]) = (ar, az, q * r);
+        kz[j] = z;
+    }
+}
+
+/// One row of the LSTM: the new `h` and `c` and the partial derivatives (see
+/// [`step_linearised`]): `kc` per gate for `c`, and `[ko, kt, kf]` for `h` through `a_o`, `h`
+/// through `c`, and `c` through `c_{t-1}`.
+#[inline(always)]
+fn lstm_row_linearised(
+    a: &[f32],
+    c: &[f32],
+    out: [&mut [f32]; 2],
+    kc: &mut [f32],
+    k: [&mut [f32]; 3],
+) {
+    let d = c.len();
+    let [h_next, c_next] = out;
+    let [ko, kt, kf] = k;
+    let (h_next, c_next, ko, kt, kf) = (
+        &mut h_next[..d],
+        &mut c_next[..d],
+        &mut ko[..d],
+        &mut kt[..d],
+        &mut kf[..d],
+    );
+    let (ai, af, ag, ao) = (&a[..d], &a[d..2 * d], &a[2 * d..3 * d], &a[3 * d..4 * d]);
+    let (kci, rest) = kc.split_at_mut(d);
+    let (kcf, rest) = rest.split_at_mut(d);
+    let (kcg, kco) = rest.split_at_mut(d);
+    let (kcf, kcg, kco) = (&mut kcf[..d], &mut kcg[..d], &mut kco[..d]);
+    for j in 0..d {
+        let i = crate::activation::sigmoid_host(ai[j]);
+        let f = crate::activation::sigmoid_host(af[j]);
+        let g = crate::activation::tanh_host(ag[j]);
+        let o = crate::activation::sigmoid_host(ao[j]);
+        let cn = f * c[j] + i * g;
+        let tc = crate::activation::tanh_host(cn);
+        c_next[j] = cn;
+        h_next[j] = o * tc;
+        (kci[j], kcf[j], kcg[j], kco[j]) = (
+            g * i * (1.0 - i),
+            c[j] * f * (1.0 - f),
+            i * (1.0 - g * g),
+            0.0,
+        );
+        ko[j] = tc * o * (1.0 - o);
+        kt[j] = o * (1.0 - tc * tc);
+        kf[j] = f;
+    }
 }
 
 /// The GRU's or LSTM's element-wise step (the equations at the top) in one pass over the
@@ -430,6 +633,62 @@ mod tests {
         cell.input.bias = Some(Param::from_data(TensorData::new(b, [d_out]), dev));
         cell.hidden.weight = Param::from_tensor(t(w_h, d_hidden).transpose());
         cell
+    }
+
+    /// Under autodiff on flex, the linearised step gives the tensor operations' values and
+    /// gradients with respect to both projections and the state.
+    #[test]
+    fn linearised_step_equals_the_tensor_step_with_gradients() {
+        let ad = Device::flex().autodiff();
+        assert!(linearised_on_host(&Tensor::<2>::zeros([1, 1], &ad)));
+        let d = 5;
+        let formula = |rows: usize, cols: usize, k: f32| {
+            let v: Vec<f32> = (0..rows * cols)
+                .map(|i| (i as f32 * k).sin() * 3.0)
+                .collect();
+            Tensor::<2>::from_data(TensorData::new(v, [rows, cols]), &ad).require_grad()
+        };
+        let tol = burn::tensor::Tolerance::absolute(1e-5);
+        for gates in [3, 4] {
+            let run = |linearised: bool| {
+                let (x, hp) = (formula(3, gates * d, 0.37), formula(3, gates * d, 0.91));
+                let h = formula(3, d, 1.3);
+                let c = formula(3, d, 0.7);
+                let state = CellState {
+                    h: h.clone(),
+                    c: (gates == 4).then(|| c.clone()),
+                };
+                let next = if linearised {
+                    step_linearised(gates, d, x.clone(), hp.clone(), state)
+                } else {
+                    step_with_tensors(gates, d, x.clone(), hp.clone(), state)
+                };
+                // A loss that weighs every output differently.
+                let weights = formula(3, d, 2.1).detach();
+                let mut loss = (next.h.clone() * weights.clone()).sum();
+                if let Some(c_next) = &next.c {
+                    loss = loss + (c_next.clone() * weights.clone().neg().exp()).sum();
+                }
+                let grads = loss.backward();
+                let mut out = vec![next.h.clone().into_data()];
+                out.extend(next.c.map(|c| c.into_data()));
+                // The GRU reads h_{t-1} itself; the LSTM reads c_{t-1} (h_{t-1} only through
+                // h_proj).
+                let inputs = match gates {
+                    3 => [("x", &x), ("h_proj", &hp), ("h", &h)],
+                    _ => [("x", &x), ("h_proj", &hp), ("c", &c)],
+                };
+                for (name, t) in inputs {
+                    let g = t.grad(&grads);
+                    assert!(g.is_some(), "gates {gates}: no gradient for {name}");
+                    out.push(g.unwrap().into_data());
+                }
+                out
+            };
+            for (a, b) in run(true).into_iter().zip(run(false)) {
+                a.assert_approx_eq::<f32>(&b, tol);
+            }
+        }
     }
 
     /// The fused host step (inference on flex) equals the tensor operations.
