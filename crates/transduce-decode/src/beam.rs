@@ -49,17 +49,32 @@ impl BeamConfig {
 
 /// The indices of the `k` largest values of `row`, largest first (ties: the lower index first),
 /// in one pass: each value is compared with the smallest of the best so far, and only the few
-/// that beat it are inserted into the short sorted list.
+/// that beat it are inserted into the short sorted list. Blocks of eight whose largest value
+/// does not beat it are skipped whole (most of a row, once the list has filled).
 fn top_k(row: &[f32], k: usize) -> Vec<usize> {
     let k = k.min(row.len());
     let mut best: Vec<(f32, usize)> = Vec::with_capacity(k + 1);
-    for (i, &x) in row.iter().enumerate() {
-        if best.len() == k && x.partial_cmp(&best[k - 1].0) != Some(std::cmp::Ordering::Greater) {
-            continue;
+    if k == 0 {
+        return Vec::new();
+    }
+    for (c, block) in row.chunks(8).enumerate() {
+        if best.len() == k {
+            let largest = block
+                .iter()
+                .fold(f32::NEG_INFINITY, |m, &x| if x > m { x } else { m });
+            if !(largest > best[k - 1].0) {
+                continue;
+            }
         }
-        let at = best.partition_point(|&(y, _)| y >= x);
-        best.insert(at, (x, i));
-        best.truncate(k);
+        for (j, &x) in block.iter().enumerate() {
+            if best.len() == k && x.partial_cmp(&best[k - 1].0) != Some(std::cmp::Ordering::Greater)
+            {
+                continue;
+            }
+            let at = best.partition_point(|&(y, _)| y >= x);
+            best.insert(at, (x, c * 8 + j));
+            best.truncate(k);
+        }
     }
     best.into_iter().map(|(_, i)| i).collect()
 }

@@ -55,6 +55,33 @@ fn row_sum(row: &[f32]) -> f32 {
     lanes.iter().sum::<f32>() + chunks.remainder().iter().sum::<f32>()
 }
 
+/// One row's log-sum-exp without writing anything: the same lanes, order and result as [`row`].
+#[inline(always)]
+fn row_log_sum_exp(x: &[f32]) -> f32 {
+    let max = row_max(x);
+    if max == f32::NEG_INFINITY {
+        return max;
+    }
+    // exp into a small buffer (the loop that vectorises), then summed in row_sum's lanes.
+    const BLOCK: usize = 256; // a multiple of 8, so that the lanes see row_sum's order
+    let mut buffer = [0.0f32; BLOCK];
+    let mut lanes = [0.0f32; 8];
+    let whole = x.len() - x.len() % 8;
+    for block in x[..whole].chunks(BLOCK) {
+        let out = &mut buffer[..block.len()];
+        for (o, &v) in out.iter_mut().zip(block) {
+            *o = exp(v - max);
+        }
+        for chunk in out.chunks_exact(8) {
+            for l in 0..8 {
+                lanes[l] += chunk[l];
+            }
+        }
+    }
+    let tail: f32 = x[whole..].iter().map(|&v| exp(v - max)).sum();
+    max + (lanes.iter().sum::<f32>() + tail).ln()
+}
+
 /// One row: its log-sum-exp; `out` receives `exp(x - max)`, then with `softmax` the
 /// probabilities. `out` may be the row itself.
 #[inline(always)]
@@ -93,10 +120,7 @@ fn rows_per_task(len: usize, cols: usize) -> usize {
 pub fn log_sum_exp(data: &[f32], cols: usize) -> Vec<f32> {
     data.par_chunks(cols)
         .with_min_len(rows_per_task(data.len(), cols))
-        .map_init(
-            || vec![0.0f32; cols],
-            |scratch, x| vectorised(|| row(x, scratch, false)),
-        )
+        .map(|x| vectorised(|| row_log_sum_exp(x)))
         .collect()
 }
 
@@ -112,10 +136,7 @@ pub fn log_sum_exp_with<T: Send>(
 ) -> Vec<(f32, T)> {
     data.par_chunks(cols)
         .with_min_len(rows_per_task(data.len(), cols))
-        .map_init(
-            || vec![0.0f32; cols],
-            |scratch, x| (vectorised(|| row(x, scratch, false)), f(x)),
-        )
+        .map(|x| (vectorised(|| row_log_sum_exp(x)), f(x)))
         .collect()
 }
 
