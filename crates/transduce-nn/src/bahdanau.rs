@@ -281,7 +281,7 @@ mod tests {
     fn overfits_one_batch() {
         assert_overfits_one_batch(
             config().with_d_hidden(32).init(&test_device().autodiff()),
-            150,
+            400,
         );
     }
 }

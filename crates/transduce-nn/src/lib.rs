@@ -116,7 +116,9 @@ pub(crate) mod test_util {
             .assert_approx_eq::<f32>(&logits.into_data(), Tolerance::rel_abs(1e-4, 1e-4));
     }
 
-    /// Trains `model` on one small batch with Adam and asserts the loss falls by 90%.
+    /// Trains `model` on one small batch with Adam and asserts that the loss falls by 90% within
+    /// `steps` steps (it stops there: how fast depends on the random initialisation, which
+    /// tests running in parallel draw from one shared stream).
     pub fn assert_overfits_one_batch<M: crate::Seq2Seq + Module>(model: M, steps: usize) {
         use burn::nn::loss::CrossEntropyLossConfig;
         use burn::optim::{AdamConfig, GradientsParams};
@@ -146,13 +148,20 @@ pub(crate) mod test_util {
                 .forward(logits.reshape([b * t, v]), tgt_out.clone().reshape([b * t]))
         };
         let first: f32 = loss_of(&model).into_scalar();
+        let mut last = first;
         for _ in 0..steps {
             let loss = loss_of(&model);
+            last = loss.clone().into_scalar();
+            if last < 0.1 * first {
+                break;
+            }
             let grads = GradientsParams::from_grads(loss.backward(), &model);
             model = optim.step(1e-2, model, grads);
         }
-        let last: f32 = loss_of(&model).into_scalar();
-        assert!(last < 0.1 * first, "loss {first} -> {last}");
+        assert!(
+            last < 0.1 * first,
+            "loss {first} -> {last} in {steps} steps"
+        );
     }
 
     /// Back-propagates a loss of `model`'s teacher-forced logits on a small padded batch and

@@ -329,7 +329,7 @@ mod tests {
                 config(score)
                     .with_d_hidden(32)
                     .init(&test_device().autodiff()),
-                150,
+                400,
             );
         }
     }

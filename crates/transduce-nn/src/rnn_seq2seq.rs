@@ -271,7 +271,7 @@ mod tests {
                 config(cell)
                     .with_d_hidden(32)
                     .init(&test_device().autodiff()),
-                150,
+                400,
             );
         }
     }

@@ -772,7 +772,7 @@ mod tests {
                 .with_dropout(0.0)
                 .with_embedding_dropout(0.0)
                 .init(&test_device().autodiff()),
-            150,
+            400,
         );
     }
 
