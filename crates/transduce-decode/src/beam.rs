@@ -62,7 +62,7 @@ fn top_k(row: &[f32], k: usize) -> Vec<usize> {
             let largest = block
                 .iter()
                 .fold(f32::NEG_INFINITY, |m, &x| if x > m { x } else { m });
-            if !(largest > best[k - 1].0) {
+            if largest.partial_cmp(&best[k - 1].0) != Some(std::cmp::Ordering::Greater) {
                 continue;
             }
         }
