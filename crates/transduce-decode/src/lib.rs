@@ -45,6 +45,7 @@ fn on_host(t: &Tensor<2>) -> bool {
     t.dtype() == burn::tensor::DType::F32 && transduce_nn::activation::on_host(&t.device())
 }
 
+/// Reads an integer tensor of any backend's int dtype as `usize`s.
 pub fn to_ids<const D: usize>(t: Tensor<D, Int>) -> Vec<usize> {
     t.into_data()
         .convert::<i64>()

@@ -55,7 +55,7 @@ fn row_sum(row: &[f32]) -> f32 {
     lanes.iter().sum::<f32>() + chunks.remainder().iter().sum::<f32>()
 }
 
-/// One row's log-sum-exp without writing anything: the same lanes, order and result as [`row`].
+/// One row's log-sum-exp without writing anything: the same lanes, order and result as [`row_softmax`].
 #[inline(always)]
 fn row_log_sum_exp(x: &[f32]) -> f32 {
     let max = row_max(x);
@@ -82,10 +82,9 @@ fn row_log_sum_exp(x: &[f32]) -> f32 {
     max + (lanes.iter().sum::<f32>() + tail).ln()
 }
 
-/// One row: its log-sum-exp; `out` receives `exp(x - max)`, then with `softmax` the
-/// probabilities. `out` may be the row itself.
+/// One row's softmax into `out`, and its log-sum-exp.
 #[inline(always)]
-fn row(x: &[f32], out: &mut [f32], softmax: bool) -> f32 {
+fn row_softmax(x: &[f32], out: &mut [f32]) -> f32 {
     let max = row_max(x);
     if max == f32::NEG_INFINITY {
         // Every entry is -inf (or the row is empty): no mass to normalise.
@@ -95,11 +94,9 @@ fn row(x: &[f32], out: &mut [f32], softmax: bool) -> f32 {
         *o = exp(v - max);
     }
     let sum = row_sum(out);
-    if softmax {
-        let scale = 1.0 / sum;
-        for o in out.iter_mut() {
-            *o *= scale;
-        }
+    let scale = 1.0 / sum;
+    for o in out.iter_mut() {
+        *o *= scale;
     }
     max + sum.ln()
 }
@@ -118,9 +115,9 @@ fn rows_per_task(len: usize, cols: usize) -> usize {
 /// # Panics
 /// If `data` is not whole rows.
 pub fn log_sum_exp(data: &[f32], cols: usize) -> Vec<f32> {
-    data.par_chunks(cols)
-        .with_min_len(rows_per_task(data.len(), cols))
-        .map(|x| vectorised(|| row_log_sum_exp(x)))
+    log_sum_exp_with(data, cols, |_| ())
+        .into_iter()
+        .map(|(log_sum_exp, ())| log_sum_exp)
         .collect()
 }
 
@@ -152,7 +149,7 @@ pub fn softmax_in_place(data: &mut [f32], cols: usize) -> Vec<f32> {
         .map_init(
             || vec![0.0f32; cols],
             |scratch, x| {
-                let log_sum_exp = vectorised(|| row(x, scratch, true));
+                let log_sum_exp = vectorised(|| row_softmax(x, scratch));
                 x.copy_from_slice(scratch);
                 log_sum_exp
             },

@@ -141,10 +141,16 @@ impl Model {
         tgt_mask_pad: Tensor<2, Bool>,
         teacher_forcing: f64,
     ) -> Tensor<3> {
-        if teacher_forcing >= 1.0 || matches!(self, Model::Transformer(_)) {
+        if self.teacher_forced(teacher_forcing) {
             return self.forward(src, src_mask_pad, tgt_in, tgt_mask_pad);
         }
         scheduled_sampling(self, src, src_mask_pad, tgt_in, teacher_forcing)
+    }
+
+    /// Whether [`Model::forward_train`] with this ratio is plain teacher forcing (ratio 1, or
+    /// any Transformer), i.e. [`Seq2Seq::forward`].
+    pub fn teacher_forced(&self, teacher_forcing: f64) -> bool {
+        teacher_forcing >= 1.0 || matches!(self, Model::Transformer(_))
     }
 }
 

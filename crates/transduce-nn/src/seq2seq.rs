@@ -61,7 +61,7 @@ pub trait Seq2Seq {
 
     /// The teacher-forced decoder's output at every position, before the projection onto the
     /// vocabulary (dropout included). Training projects only the positions that are not
-    /// padding, which saves a quarter of the largest matmul on typical batches.
+    /// padding, which saves a fifth of the largest matmul on the benchmark's batches.
     ///
     /// # Shapes
     /// - as [`Seq2Seq::forward`]

@@ -19,7 +19,7 @@
 //! The gates' weights are fused into one input projection `W_x` (applied to a whole sequence at
 //! once by [`BoundCell::project_input`]) and one hidden projection `W_h`, so a step costs one matmul.
 
-use crate::activation::{sigmoid, tanh};
+use crate::activation::{sigmoid, sigmoid_host, tanh, tanh_host};
 use burn::nn::Initializer;
 use burn::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -202,11 +202,12 @@ impl BoundCell {
     pub fn step_projected(&self, x_proj: Tensor<2>, state: CellState) -> CellState {
         let d = self.d_hidden;
         let h_proj = self.hidden.forward(state.h.clone()); // [batch, gates * d_hidden]
-        if self.gates > 1 && fused_on_host(&x_proj) {
-            return step_on_host(self.gates, d, x_proj, h_proj, state);
-        }
-        if self.gates > 1 && linearised_on_host(&x_proj) {
-            return step_linearised(self.gates, d, x_proj, h_proj, state);
+        if self.gates > 1 && element_wise_on_host(&x_proj) {
+            return if x_proj.device().is_autodiff() {
+                step_linearised(self.gates, d, x_proj, h_proj, state)
+            } else {
+                step_on_host(self.gates, d, x_proj, h_proj, state)
+            };
         }
         step_with_tensors(self.gates, d, x_proj, h_proj, state)
     }
@@ -252,22 +253,11 @@ fn step_with_tensors(
     }
 }
 
-/// Whether a step's element-wise part runs as one host pass ([`step_on_host`]): inference
-/// (no autodiff) on a host backend, in `f32`.
-fn fused_on_host(x: &Tensor<2>) -> bool {
-    let device = x.device();
-    !device.is_autodiff()
-        && x.dtype() == burn::tensor::DType::F32
-        && crate::activation::on_host(&device)
-}
-
-/// Whether a training step's element-wise part is computed on the host and attached to the
-/// graph by its linearisation ([`step_linearised`]): autodiff on a host backend, in `f32`.
-fn linearised_on_host(x: &Tensor<2>) -> bool {
-    let device = x.device();
-    device.is_autodiff()
-        && x.dtype() == burn::tensor::DType::F32
-        && crate::activation::on_host(&device)
+/// Whether a step's element-wise part runs as one host pass: `f32` on a host backend. In
+/// inference that pass is the step ([`step_on_host`]); under autodiff it is attached to the
+/// graph by its linearisation ([`step_linearised`]).
+fn element_wise_on_host(x: &Tensor<2>) -> bool {
+    x.dtype() == burn::tensor::DType::F32 && crate::activation::on_host(&x.device())
 }
 
 /// The GRU's or LSTM's element-wise step under autodiff, in a dozen graph operations instead of
@@ -305,7 +295,7 @@ fn step_linearised(
             .detach()
             .into_data()
             .try_into_vec::<f32>()
-            .expect("f32 (checked by linearised_on_host)")
+            .expect("f32 (checked by element_wise_on_host)")
     };
     let constant = |v: Vec<f32>, cols: usize| {
         Tensor::<2>::from_data(TensorData::new(v, [batch_size, cols]), &device)
@@ -392,8 +382,7 @@ fn gru_row_linearised(
     kz: &mut [f32],
 ) {
     let d = h.len();
-    let (xr, xz, xn) = (&x[..d], &x[d..2 * d], &x[2 * d..3 * d]);
-    let (hr, hz, hn) = (&hp[..d], &hp[d..2 * d], &hp[2 * d..3 * d]);
+    let ((xr, xz, xn), (hr, hz, hn)) = (thirds(x, d), thirds(hp, d));
     let (next, kz) = (&mut next[..d], &mut kz[..d]);
     let (kxr, rest) = kx.split_at_mut(d);
     let (kxz, kxn) = rest.split_at_mut(d);
@@ -401,9 +390,9 @@ fn gru_row_linearised(
     let (khz, khn) = rest.split_at_mut(d);
     let (kxz, kxn, khz, khn) = (&mut kxz[..d], &mut kxn[..d], &mut khz[..d], &mut khn[..d]);
     for j in 0..d {
-        let r = crate::activation::sigmoid_host(xr[j] + hr[j]);
-        let z = crate::activation::sigmoid_host(xz[j] + hz[j]);
-        let n = crate::activation::tanh_host(xn[j] + r * hn[j]);
+        let r = sigmoid_host(xr[j] + hr[j]);
+        let z = sigmoid_host(xz[j] + hz[j]);
+        let n = tanh_host(xn[j] + r * hn[j]);
         next[j] = (1.0 - z) * n + z * h[j];
         let q = (1.0 - z) * (1.0 - n * n);
         let ar = q * hn[j] * r * (1.0 - r);
@@ -441,12 +430,12 @@ fn lstm_row_linearised(
     let (kcg, kco) = rest.split_at_mut(d);
     let (kcf, kcg, kco) = (&mut kcf[..d], &mut kcg[..d], &mut kco[..d]);
     for j in 0..d {
-        let i = crate::activation::sigmoid_host(ai[j]);
-        let f = crate::activation::sigmoid_host(af[j]);
-        let g = crate::activation::tanh_host(ag[j]);
-        let o = crate::activation::sigmoid_host(ao[j]);
+        let i = sigmoid_host(ai[j]);
+        let f = sigmoid_host(af[j]);
+        let g = tanh_host(ag[j]);
+        let o = sigmoid_host(ao[j]);
         let cn = f * c[j] + i * g;
-        let tc = crate::activation::tanh_host(cn);
+        let tc = tanh_host(cn);
         c_next[j] = cn;
         h_next[j] = o * tc;
         (kci[j], kcf[j], kcg[j], kco[j]) = (
@@ -475,60 +464,23 @@ fn step_on_host(
     h_proj: Tensor<2>,
     state: CellState,
 ) -> CellState {
-    use crate::activation::{sigmoid_host, tanh_host, vectorised};
+    use crate::activation::vectorised;
     let device = x_proj.device();
     let [batch_size, _] = x_proj.dims();
     let values = |t: Tensor<2>| -> Vec<f32> {
         t.into_data()
             .try_into_vec::<f32>()
-            .expect("f32 (checked by fused_on_host)")
+            .expect("f32 (checked by element_wise_on_host)")
     };
     let (x, hp) = (values(x_proj), values(h_proj));
     let mut h = values(state.h);
-    /// One row of the GRU: `h` in place.
-    #[inline(always)]
-    fn gru_row(h: &mut [f32], x: &[f32], hp: &[f32], d: usize) {
-        let (h, (xr, xz, xn), (hr, hz, hn)) = (&mut h[..d], thirds(x, d), thirds(hp, d));
-        for j in 0..d {
-            let r = sigmoid_host(xr[j] + hr[j]);
-            let z = sigmoid_host(xz[j] + hz[j]);
-            let n = tanh_host(xn[j] + r * hn[j]);
-            h[j] = (1.0 - z) * n + z * h[j];
-        }
-    }
-
-    #[inline(always)]
-    fn thirds(v: &[f32], d: usize) -> (&[f32], &[f32], &[f32]) {
-        (&v[..d], &v[d..2 * d], &v[2 * d..3 * d])
-    }
-
-    /// One row of the LSTM: `h` and `c` in place.
-    #[inline(always)]
-    fn lstm_row(h: &mut [f32], c: &mut [f32], x: &[f32], hp: &[f32], d: usize) {
-        let (h, c) = (&mut h[..d], &mut c[..d]);
-        let (xi, xf, xg, xo) = (&x[..d], &x[d..2 * d], &x[2 * d..3 * d], &x[3 * d..4 * d]);
-        let (hi, hf, hg, ho) = (
-            &hp[..d],
-            &hp[d..2 * d],
-            &hp[2 * d..3 * d],
-            &hp[3 * d..4 * d],
-        );
-        for j in 0..d {
-            let i = sigmoid_host(xi[j] + hi[j]);
-            let f = sigmoid_host(xf[j] + hf[j]);
-            let g = tanh_host(xg[j] + hg[j]);
-            let o = sigmoid_host(xo[j] + ho[j]);
-            c[j] = f * c[j] + i * g;
-            h[j] = o * tanh_host(c[j]);
-        }
-    }
     let tensor = |v: Vec<f32>| Tensor::<2>::from_data(TensorData::new(v, [batch_size, d]), &device);
     match gates {
         3 => {
             vectorised(|| {
                 for (b, h) in h.chunks_exact_mut(d).enumerate() {
                     let (x, hp) = (&x[b * 3 * d..][..3 * d], &hp[b * 3 * d..][..3 * d]);
-                    gru_row(h, x, hp, d);
+                    gru_row_on_host(h, x, hp, d);
                 }
             });
             CellState {
@@ -541,7 +493,7 @@ fn step_on_host(
             vectorised(|| {
                 for (b, (h, c)) in h.chunks_exact_mut(d).zip(c.chunks_exact_mut(d)).enumerate() {
                     let (x, hp) = (&x[b * 4 * d..][..4 * d], &hp[b * 4 * d..][..4 * d]);
-                    lstm_row(h, c, x, hp, d);
+                    lstm_row_on_host(h, c, x, hp, d);
                 }
             });
             CellState {
@@ -549,6 +501,45 @@ fn step_on_host(
                 c: Some(tensor(c)),
             }
         }
+    }
+}
+
+/// One row of the GRU in inference (see [`step_on_host`]): `h` in place.
+#[inline(always)]
+fn gru_row_on_host(h: &mut [f32], x: &[f32], hp: &[f32], d: usize) {
+    let (h, (xr, xz, xn), (hr, hz, hn)) = (&mut h[..d], thirds(x, d), thirds(hp, d));
+    for j in 0..d {
+        let r = sigmoid_host(xr[j] + hr[j]);
+        let z = sigmoid_host(xz[j] + hz[j]);
+        let n = tanh_host(xn[j] + r * hn[j]);
+        h[j] = (1.0 - z) * n + z * h[j];
+    }
+}
+
+/// A row's three gate blocks.
+#[inline(always)]
+fn thirds(v: &[f32], d: usize) -> (&[f32], &[f32], &[f32]) {
+    (&v[..d], &v[d..2 * d], &v[2 * d..3 * d])
+}
+
+/// One row of the LSTM in inference (see [`step_on_host`]): `h` and `c` in place.
+#[inline(always)]
+fn lstm_row_on_host(h: &mut [f32], c: &mut [f32], x: &[f32], hp: &[f32], d: usize) {
+    let (h, c) = (&mut h[..d], &mut c[..d]);
+    let (xi, xf, xg, xo) = (&x[..d], &x[d..2 * d], &x[2 * d..3 * d], &x[3 * d..4 * d]);
+    let (hi, hf, hg, ho) = (
+        &hp[..d],
+        &hp[d..2 * d],
+        &hp[2 * d..3 * d],
+        &hp[3 * d..4 * d],
+    );
+    for j in 0..d {
+        let i = sigmoid_host(xi[j] + hi[j]);
+        let f = sigmoid_host(xf[j] + hf[j]);
+        let g = tanh_host(xg[j] + hg[j]);
+        let o = sigmoid_host(xo[j] + ho[j]);
+        c[j] = f * c[j] + i * g;
+        h[j] = o * tanh_host(c[j]);
     }
 }
 
@@ -640,7 +631,7 @@ mod tests {
     #[test]
     fn linearised_step_equals_the_tensor_step_with_gradients() {
         let ad = Device::flex().autodiff();
-        assert!(linearised_on_host(&Tensor::<2>::zeros([1, 1], &ad)));
+        assert!(element_wise_on_host(&Tensor::<2>::zeros([1, 1], &ad)));
         let d = 5;
         let formula = |rows: usize, cols: usize, k: f32| {
             let v: Vec<f32> = (0..rows * cols)
@@ -695,7 +686,7 @@ mod tests {
     #[test]
     fn host_step_equals_the_tensor_step() {
         let dev = Device::flex();
-        assert!(fused_on_host(&Tensor::<2>::zeros([1, 1], &dev)));
+        assert!(element_wise_on_host(&Tensor::<2>::zeros([1, 1], &dev)));
         let d = 5;
         let formula = |rows: usize, cols: usize, k: f32| {
             let v: Vec<f32> = (0..rows * cols)
