@@ -40,8 +40,16 @@ fn assert_fails_with(out: &Output, expected: &str) {
     assert!(!stderr.contains("panicked"), "panicked: {stderr}");
 }
 
+/// Where the package's files are: read at run time, since a build shared between checkouts
+/// (one cargo target directory) would keep a compile-time `env!` path of another checkout.
+fn manifest_dir() -> String {
+    std::env::var("CARGO_MANIFEST_DIR").expect("cargo test sets CARGO_MANIFEST_DIR")
+}
+
 /// A config small enough to train in about a second.
-const QUICK: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/assets/configs/quick.json");
+fn quick() -> String {
+    format!("{}/assets/configs/quick.json", manifest_dir())
+}
 
 #[test]
 fn train_then_translate_and_eval_round_trip() {
@@ -52,7 +60,7 @@ fn train_then_translate_and_eval_round_trip() {
         &[
             "train",
             "--config",
-            QUICK,
+            &quick(),
             "--device",
             "flex",
             "--artifact-dir",
@@ -247,10 +255,11 @@ fn every_architecture_trains_and_translates_from_the_cli() {
     for (i, arch) in archs.iter().enumerate() {
         let dir = tmp.path().join(format!("run{i}"));
         let dir_s = dir.to_str().unwrap();
+        let quick = quick();
         let mut args = vec![
             "train",
             "--config",
-            QUICK,
+            &quick,
             "--epochs",
             "1",
             "--device",
@@ -327,7 +336,7 @@ fn corpora_bpe_and_pretrained_embeddings_from_the_cli() {
         &[
             "train",
             "--config",
-            QUICK,
+            &quick(),
             "--epochs",
             "1",
             "--device",
@@ -366,7 +375,7 @@ fn corpora_bpe_and_pretrained_embeddings_from_the_cli() {
         &[
             "train",
             "--config",
-            QUICK,
+            &quick(),
             "--epochs",
             "1",
             "--device",
@@ -397,7 +406,7 @@ fn corpora_bpe_and_pretrained_embeddings_from_the_cli() {
         &[
             "train",
             "--config",
-            QUICK,
+            &quick(),
             "--device",
             "flex",
             "--artifact-dir",
@@ -425,7 +434,7 @@ fn corpora_bpe_and_pretrained_embeddings_from_the_cli() {
         &[
             "train",
             "--config",
-            QUICK,
+            &quick(),
             "--device",
             "flex",
             "--artifact-dir",
@@ -469,9 +478,9 @@ fn corpora_bpe_and_pretrained_embeddings_from_the_cli() {
 #[test]
 fn score_matches_sacrebleu_fixtures() {
     let fixtures: serde_json::Value = serde_json::from_str(
-        &std::fs::read_to_string(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/assets/sacrebleu/fixtures.json"
+        &std::fs::read_to_string(&format!(
+            "{}/assets/sacrebleu/fixtures.json",
+            manifest_dir()
         ))
         .unwrap(),
     )
@@ -539,7 +548,7 @@ fn a_killed_run_resumes_from_its_last_checkpoint() {
         .args([
             "train",
             "--config",
-            QUICK,
+            &quick(),
             "--epochs",
             "400",
             "--n-train",
@@ -592,7 +601,7 @@ fn a_killed_run_resumes_from_its_last_checkpoint() {
         &[
             "train",
             "--config",
-            QUICK,
+            &quick(),
             "--epochs",
             "6",
             "--n-train",
@@ -663,7 +672,7 @@ fn training_on_two_devices_is_data_parallel() {
             &[
                 "train",
                 "--config",
-                QUICK,
+                &quick(),
                 "--device",
                 devices,
                 "--artifact-dir",
@@ -700,7 +709,7 @@ fn the_same_seed_gives_the_same_metrics() {
             &[
                 "train",
                 "--config",
-                QUICK,
+                &quick(),
                 "--seed",
                 seed,
                 "--device",
@@ -859,7 +868,7 @@ fn bad_input_gives_clear_errors() {
             "--device",
             "flex",
             "--config",
-            QUICK,
+            &quick(),
             "--artifact-dir",
             &s(&p("r8")),
         ],
@@ -903,7 +912,7 @@ fn inference_sees_text_as_training_did() {
         &[
             "train",
             "--config",
-            QUICK,
+            &quick(),
             "--device",
             "flex",
             "--src",
@@ -945,7 +954,7 @@ fn inference_sees_text_as_training_did() {
         &[
             "train",
             "--config",
-            QUICK,
+            &quick(),
             "--device",
             "flex",
             "--task",

@@ -5,7 +5,16 @@ use std::io::Read;
 
 use portable_pty::{CommandBuilder, PtySize, native_pty_system};
 
-const QUICK: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/assets/configs/quick.json");
+/// Where the package's files are: read at run time, since a build shared between checkouts
+/// (one cargo target directory) would keep a compile-time `env!` path of another checkout.
+fn manifest_dir() -> String {
+    std::env::var("CARGO_MANIFEST_DIR").expect("cargo test sets CARGO_MANIFEST_DIR")
+}
+
+/// A config small enough to train in about a second.
+fn quick() -> String {
+    format!("{}/assets/configs/quick.json", manifest_dir())
+}
 
 /// Runs the binary in a 40x120 pseudo-terminal; returns whether it succeeded and all it wrote.
 fn run_in_pty(args: &[&str]) -> (bool, String) {
@@ -48,7 +57,8 @@ fn run_in_pty(args: &[&str]) -> (bool, String) {
 fn train_in_pty(extra: &[&str]) -> String {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("run");
-    let mut args = vec!["train", "--config", QUICK, "--device", "flex"];
+    let quick = quick();
+    let mut args = vec!["train", "--config", &quick, "--device", "flex"];
     args.extend(extra);
     args.extend(["--artifact-dir", dir.to_str().unwrap()]);
     let (ok, out) = run_in_pty(&args);

@@ -173,9 +173,9 @@ pub(crate) mod fixtures {
 
     /// `assets/pytorch/fixtures.json`.
     pub fn load() -> Value {
-        let path = concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/../../assets/pytorch/fixtures.json"
+        let path = &format!(
+            "{}/../../assets/pytorch/fixtures.json",
+            std::env::var("CARGO_MANIFEST_DIR").expect("cargo test sets CARGO_MANIFEST_DIR")
         );
         serde_json::from_str(&std::fs::read_to_string(path).expect("the fixtures exist"))
             .expect("the fixtures are JSON")

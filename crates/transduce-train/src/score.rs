@@ -466,9 +466,9 @@ mod tests {
     use super::*;
 
     fn fixtures() -> serde_json::Value {
-        let path = concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/../../assets/sacrebleu/fixtures.json"
+        let path = &format!(
+            "{}/../../assets/sacrebleu/fixtures.json",
+            std::env::var("CARGO_MANIFEST_DIR").expect("cargo test sets CARGO_MANIFEST_DIR")
         );
         serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
     }
@@ -544,9 +544,9 @@ mod tests {
     }
 
     fn extra() -> serde_json::Value {
-        let path = concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/../../assets/sacrebleu/extra_fixtures.json"
+        let path = &format!(
+            "{}/../../assets/sacrebleu/extra_fixtures.json",
+            std::env::var("CARGO_MANIFEST_DIR").expect("cargo test sets CARGO_MANIFEST_DIR")
         );
         serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
     }
