@@ -9,6 +9,14 @@ use transduce::bench::{Workload, random_batch};
 
 fn main() {
     transduce::allocator::tune();
+    if std::env::var("IN_POOL").is_ok() {
+        transduce::threads::on_worker(run);
+    } else {
+        run();
+    }
+}
+
+fn run() {
     let name = std::env::args().nth(1).unwrap_or_else(|| "w2".into());
     let w = Workload::named(&name).expect("a bench workload");
     let device = Device::flex().autodiff();

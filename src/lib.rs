@@ -15,6 +15,7 @@ pub mod config;
 pub mod device;
 pub mod logging;
 pub mod progress;
+pub mod threads;
 
 pub use transduce_data as data;
 pub use transduce_decode as decode;

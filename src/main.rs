@@ -22,6 +22,10 @@ fn main() -> anyhow::Result<()> {
     transduce::allocator::tune();
     transduce::logging::init();
     let cli = Cli::parse();
+    transduce::threads::on_worker(|| run(cli))
+}
+
+fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Train(args) => run_train(args),
         Command::Translate(args) => run_translate(args),
