@@ -1,8 +1,9 @@
 //! Beam search: keep the `width` best partial translations of each sentence, scored by their
 //! summed log-probabilities, for a whole batch at once.
 //!
-//! Each sentence's rows are laid out contiguously (`batch_size * width` rows); after each step
-//! the model's memory and state are reordered with [`BatchSelect::select_batch`], so the search
+//! The first step runs once per sentence (all hypotheses start from `<sos>`); from the second,
+//! each sentence's `width` rows are laid out contiguously (`batch_size * width` rows), and after
+//! each step the model's state is reordered with [`BatchSelect::select_batch`], so the search
 //! works for every architecture. Finished hypotheses are ranked by
 //! `score / length^length_penalty` (`length` counts `<eos>`); a sentence stops when `width`
 //! hypotheses have finished, or after `max_len` tokens.
@@ -128,12 +129,13 @@ pub fn beam_search_with_limits<M: Seq2Seq>(
     assert_eq!(max_lens.len(), batch_size, "one length limit per sentence");
     let device = src.device();
     let src_lens: Vec<usize> = to_ids(src_mask_pad.clone().bool_not().int().sum_dim(1));
-    let expand: Vec<i64> = (0..batch_size * k).map(|r| (r / k) as i64).collect();
-    let expand = Tensor::<1, Int>::from_data(TensorData::new(expand, [batch_size * k]), &device);
-    let memory = model.encode(src, src_mask_pad).select_batch(expand);
+    // The first step has one row per sentence (every hypothesis starts from `<sos>`); after
+    // it, the memory is repeated `k` times and each sentence has `k` rows, laid out together.
+    let mut memory = model.encode(src, src_mask_pad);
     let mut state = model.init_state(&memory);
+    let mut per_sentence = 1; // rows per sentence in the current step
 
-    // Live hypotheses per sentence; at the start one per sentence (the other rows are copies).
+    // Live hypotheses per sentence; at the start one per sentence.
     let empty = Partial {
         tokens: Vec::new(),
         score: 0.0,
@@ -142,11 +144,14 @@ pub fn beam_search_with_limits<M: Seq2Seq>(
     let mut live: Vec<Vec<Partial>> = vec![vec![empty]; batch_size];
     let mut finished: Vec<Vec<(f32, Partial)>> = vec![Vec::new(); batch_size];
     let mut done = vec![false; batch_size];
-    let mut tokens = vec![SOS; batch_size * k];
+    let mut tokens = vec![SOS; batch_size];
 
     for step in 0.. {
         let input: Vec<i64> = tokens.iter().map(|&t| t as i64).collect();
-        let input = Tensor::<1, Int>::from_data(TensorData::new(input, [batch_size * k]), &device);
+        let input = Tensor::<1, Int>::from_data(
+            TensorData::new(input, [batch_size * per_sentence]),
+            &device,
+        );
         let out = model.decode_step(&memory, input, state);
         // The logits come to the host once; log-probabilities are formed only for candidates.
         let [_, vocab] = out.logits.dims();
@@ -157,12 +162,15 @@ pub fn beam_search_with_limits<M: Seq2Seq>(
             rows::log_sum_exp_with(&logits, vocab, |row| top_k(row, k + 1))
                 .into_iter()
                 .unzip(); // [batch * k] each
-        let attention = to_f32(out.attention); // [batch * k, src_len]
+        let attention = to_f32(out.attention); // [batch * per_sentence, src_len]
 
+        // Each of the next step's `k` rows per sentence names the row it continues.
+        let keep = |b: usize| (0..k).map(move |j| b * per_sentence + j.min(per_sentence - 1));
         let mut parents = Vec::with_capacity(batch_size * k);
+        tokens = vec![SOS; batch_size * k];
         for b in 0..batch_size {
             if done[b] {
-                parents.extend((0..k).map(|j| b * k + j));
+                parents.extend(keep(b));
                 continue;
             }
             // Candidates: the best `k + 1` tokens of each live row. At the limit only <eos> may
@@ -170,7 +178,7 @@ pub fn beam_search_with_limits<M: Seq2Seq>(
             let at_limit = step >= max_lens[b];
             let mut candidates: Vec<(f32, usize, usize)> = Vec::new();
             for (j, hyp) in live[b].iter().enumerate() {
-                let r = b * k + j;
+                let r = b * per_sentence + j;
                 let row = &logits[r * vocab..][..vocab];
                 let log_prob = |v: usize| row[v] - lse[r];
                 if at_limit {
@@ -195,7 +203,7 @@ pub fn beam_search_with_limits<M: Seq2Seq>(
                 let mut hyp = live[b][j].clone();
                 hyp.score = score;
                 hyp.attention
-                    .push(attention[(b * k + j) * src_len..][..src_lens[b]].to_vec());
+                    .push(attention[(b * per_sentence + j) * src_len..][..src_lens[b]].to_vec());
                 if v == EOS {
                     finished[b].push((config.normalised(score, hyp.tokens.len() + 1), hyp));
                 } else {
@@ -205,12 +213,12 @@ pub fn beam_search_with_limits<M: Seq2Seq>(
             }
             if finished[b].len() >= k || at_limit || next.is_empty() {
                 done[b] = true;
-                parents.extend((0..k).map(|j| b * k + j));
+                parents.extend(keep(b));
                 continue;
             }
             for slot in 0..k {
                 let (j, hyp) = &next[slot.min(next.len() - 1)];
-                parents.push(b * k + j);
+                parents.push(b * per_sentence + j);
                 tokens[b * k + slot] = *hyp.tokens.last().expect("live hypotheses have a token");
             }
             live[b] = next.into_iter().map(|(_, h)| h).collect();
@@ -221,6 +229,13 @@ pub fn beam_search_with_limits<M: Seq2Seq>(
         let parents: Vec<i64> = parents.into_iter().map(|p| p as i64).collect();
         let parents =
             Tensor::<1, Int>::from_data(TensorData::new(parents, [batch_size * k]), &device);
+        if per_sentence == 1 && k > 1 {
+            let expand: Vec<i64> = (0..batch_size * k).map(|r| (r / k) as i64).collect();
+            let expand =
+                Tensor::<1, Int>::from_data(TensorData::new(expand, [batch_size * k]), &device);
+            memory = memory.select_batch(expand);
+            per_sentence = k;
+        }
         state = out.state.select_batch(parents);
     }
 
@@ -278,6 +293,86 @@ mod tests {
             frontier = next;
         }
         (best.0, best.1)
+    }
+
+    /// The log-probability `model` gives `tokens` then `<eos>` after `src`, by teacher forcing.
+    fn teacher_forced_score<M: Seq2Seq>(model: &M, src: &[i64], tokens: &[usize]) -> f32 {
+        let dev = Device::flex();
+        let len = tokens.len() + 1;
+        let tgt_in: Vec<i64> = std::iter::once(SOS)
+            .chain(tokens.iter().copied())
+            .map(|t| t as i64)
+            .collect();
+        let tgt_out: Vec<usize> = tokens.iter().copied().chain(std::iter::once(EOS)).collect();
+        let src_t =
+            Tensor::<2, Int>::from_data(TensorData::new(src.to_vec(), [1, src.len()]), &dev);
+        let src_mask = Tensor::<2, Int>::zeros([1, src.len()], &dev).equal_elem(1);
+        let tgt_t = Tensor::<2, Int>::from_data(TensorData::new(tgt_in, [1, len]), &dev);
+        let tgt_mask = Tensor::<2, Int>::zeros([1, len], &dev).equal_elem(1);
+        let logits = model.forward(src_t, src_mask, tgt_t, tgt_mask);
+        let [_, _, vocab] = logits.dims();
+        let logits = logits.reshape([len, vocab]);
+        let log_probs = to_f32(burn::tensor::activation::log_softmax(logits, 1));
+        tgt_out
+            .iter()
+            .enumerate()
+            .map(|(i, &t)| log_probs[i * vocab + t])
+            .sum()
+    }
+
+    /// Models whose next distribution depends on the whole prefix through their state (an
+    /// LSTM with attention, a Transformer's cache): every hypothesis' score must be what the
+    /// model gives its tokens by teacher forcing, so no row continued from the wrong parent,
+    /// also where the first step's single row per sentence fans out into `width` rows.
+    #[test]
+    fn scores_equal_teacher_forced_log_probabilities_of_stateful_models() {
+        use transduce_nn::{LuongConfig, TransformerConfig};
+        let dev = Device::flex();
+        let luong = LuongConfig::new(13, 11)
+            .with_d_embedding(6)
+            .with_d_hidden(8)
+            .with_dropout(0.0)
+            .init(&dev);
+        let transformer = TransformerConfig::new(13, 11)
+            .with_d_model(16)
+            .with_d_ff(32)
+            .with_n_heads(2)
+            .with_dropout(0.0)
+            .with_embedding_dropout(0.0)
+            .init(&dev);
+        let sources: [&[i64]; 3] = [&[4, 5, 6, 7, 8], &[9, 10], &[11, 12, 4]];
+        let padded: Vec<i64> = sources
+            .iter()
+            .flat_map(|s| s.iter().copied().chain(std::iter::repeat(0)).take(5))
+            .collect();
+        let src = Tensor::<2, Int>::from_data(TensorData::new(padded, [3, 5]), &dev);
+        let mask = src.clone().equal_elem(0);
+        for width in [2, 3, 5] {
+            let config = BeamConfig::new(width, 6);
+            let luong_hyps = beam_search(&luong, src.clone(), mask.clone(), &config);
+            let transformer_hyps = beam_search(&transformer, src.clone(), mask.clone(), &config);
+            for (b, source) in sources.iter().enumerate() {
+                for (name, hyp, expected) in [
+                    (
+                        "luong",
+                        &luong_hyps[b],
+                        teacher_forced_score(&luong, source, &luong_hyps[b].tokens),
+                    ),
+                    (
+                        "transformer",
+                        &transformer_hyps[b],
+                        teacher_forced_score(&transformer, source, &transformer_hyps[b].tokens),
+                    ),
+                ] {
+                    assert!(
+                        (hyp.score - expected).abs() < 1e-3,
+                        "{name}, width {width}, sentence {b}: beam score {} vs teacher-forced {expected} for {:?}",
+                        hyp.score,
+                        hyp.tokens
+                    );
+                }
+            }
+        }
     }
 
     fn table(seed: u64, v: usize) -> TableModel {
