@@ -6,6 +6,10 @@ use std::time::Instant;
 
 fn main() {
     transduce::allocator::tune();
+    transduce::threads::on_worker(run);
+}
+
+fn run() {
     let dev = Device::flex();
     let shapes: &[(&str, usize, usize, usize, bool, bool)] = &[
         ("qkv/out proj fwd", 768, 256, 256, false, false),
@@ -26,6 +30,14 @@ fn main() {
         ("w2 vocab proj fwd", 768, 512, 8000, false, false),
         ("w2 vocab dW", 512, 768, 8000, true, false),
         ("w2 vocab dx", 768, 8000, 512, false, true),
+        ("beam vocab in-major", 128, 512, 8000, false, false),
+        ("beam vocab out-major", 128, 512, 8000, false, true),
+        ("beam vocab^T", 8000, 512, 128, false, false),
+        ("beam vocab^T b", 8000, 512, 128, true, true),
+        ("beam lstm in", 128, 768, 2048, false, false),
+        ("beam lstm h", 128, 512, 2048, false, false),
+        ("beam lstm cat", 128, 1280, 2048, false, false),
+        ("beam Wc", 128, 1024, 512, false, false),
         ("peak 2048^3", 2048, 2048, 2048, false, false),
     ];
     for &(name, m, k, n, ta, tb) in shapes {
