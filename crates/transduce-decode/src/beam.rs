@@ -4,15 +4,53 @@
 //! The first step runs once per sentence (all hypotheses start from `<sos>`); from the second,
 //! each sentence's `width` rows are laid out contiguously (`batch_size * width` rows), and after
 //! each step the model's state is reordered with [`BatchSelect::select_batch`], so the search
-//! works for every architecture. Finished hypotheses are ranked by
-//! `score / length^length_penalty` (`length` counts `<eos>`); a sentence stops when `width`
-//! hypotheses have finished, or after `max_len` tokens.
+//! works for every architecture. Finished hypotheses are ranked by their score divided by a
+//! [`LengthPenalty`] of their length (which counts `<eos>`). A sentence stops when `width`
+//! hypotheses have finished (fairseq's rule), as soon as no live hypothesis can beat the
+//! `nbest`-th best finished one whatever it appends (log-probabilities are at most 0), or after
+//! its length limit.
 
 use burn::prelude::*;
 use transduce_nn::special::{EOS, SOS};
 use transduce_nn::{BatchSelect, Seq2Seq};
 
 use crate::{Hypothesis, rows, to_f32, to_ids};
+
+/// How finished hypotheses of different lengths are compared: a hypothesis' score (its summed
+/// log-probability) is divided by [`LengthPenalty::divisor`] of its length, `<eos>` included.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum LengthPenalty {
+    /// `score / |Y|`: the mean log-probability per token (`--length-norm`).
+    Average,
+    /// GNMT's `score / ((5 + |Y|) / 6)^α` (Wu et al. 2016, section 7, without the coverage
+    /// term; `--alpha`). `α = 0` is no penalty: the raw score.
+    Gnmt(f32),
+}
+
+impl LengthPenalty {
+    /// What a score of a hypothesis of `len` tokens (`<eos>` included) is divided by.
+    pub fn divisor(self, len: usize) -> f32 {
+        match self {
+            LengthPenalty::Average => len.max(1) as f32,
+            LengthPenalty::Gnmt(0.0) => 1.0,
+            LengthPenalty::Gnmt(alpha) => ((5 + len) as f32 / 6.0).powf(alpha),
+        }
+    }
+
+    /// `score` ranked for a hypothesis of `len` tokens (`<eos>` included).
+    pub fn normalise(self, score: f32, len: usize) -> f32 {
+        score / self.divisor(len)
+    }
+
+    /// The best ranked score a live hypothesis of `len` tokens and `score` (at most 0) can still
+    /// reach if it finishes with `len + 1` to `longest` tokens: appending tokens only lowers the
+    /// score, and the divisor is monotonic in the length, so the best lies at one end.
+    fn best_reachable(self, score: f32, len: usize, longest: usize) -> f32 {
+        let shortest = len + 1;
+        self.normalise(score, shortest)
+            .max(self.normalise(score, longest.max(shortest)))
+    }
+}
 
 /// Beam search options.
 #[derive(Clone, Debug, PartialEq)]
@@ -21,30 +59,29 @@ pub struct BeamConfig {
     pub width: usize,
     /// Longest output, in tokens (without `<eos>`).
     pub max_len: usize,
-    /// Exponent of the length normalisation (0 = raw log-probability). Default: 1.0
-    pub length_penalty: f32,
+    /// How finished hypotheses of different lengths are ranked. Default: [`LengthPenalty::Average`]
+    pub length_penalty: LengthPenalty,
     /// Shortest output: `<eos>` is not allowed before this many tokens (fairseq's `--min-len`;
     /// benchmarks set it to `max_len` to decode a fixed number of steps). Default: 0
     pub min_len: usize,
+    /// Hypotheses returned per sentence by [`beam_search_nbest`], at most `width`. Default: 1
+    pub nbest: usize,
 }
 
 impl BeamConfig {
-    /// A config with the default length penalty.
+    /// A config with the default length penalty, returning the best hypothesis.
     pub fn new(width: usize, max_len: usize) -> Self {
         BeamConfig {
             width,
             max_len,
-            length_penalty: 1.0,
+            length_penalty: LengthPenalty::Average,
             min_len: 0,
+            nbest: 1,
         }
     }
 
     fn normalised(&self, score: f32, len: usize) -> f32 {
-        if self.length_penalty == 0.0 {
-            score
-        } else {
-            score / (len.max(1) as f32).powf(self.length_penalty)
-        }
+        self.length_penalty.normalise(score, len)
     }
 }
 
@@ -123,8 +160,36 @@ pub fn beam_search_with_limits<M: Seq2Seq>(
     config: &BeamConfig,
     max_lens: &[usize],
 ) -> Vec<Hypothesis> {
+    let config = BeamConfig {
+        nbest: 1,
+        ..config.clone()
+    };
+    beam_search_nbest(model, src, src_mask_pad, &config, max_lens)
+        .into_iter()
+        .map(|mut list| list.swap_remove(0))
+        .collect()
+}
+
+/// The `config.nbest` best hypotheses of each sentence, best first (ranked by
+/// `config.length_penalty`), all distinct, with a length limit per sentence. A list is shorter
+/// only when fewer hypotheses finished (a vocabulary smaller than the width).
+///
+/// # Panics
+/// If `config.width` is 0, `config.nbest` is 0 or above the width, or `max_lens` does not have
+/// one limit per sentence.
+pub fn beam_search_nbest<M: Seq2Seq>(
+    model: &M,
+    src: Tensor<2, Int>,
+    src_mask_pad: Tensor<2, Bool>,
+    config: &BeamConfig,
+    max_lens: &[usize],
+) -> Vec<Vec<Hypothesis>> {
     let k = config.width;
     assert!(k > 0, "beam width must be at least 1");
+    assert!(
+        (1..=k).contains(&config.nbest),
+        "nbest must be between 1 and the beam width"
+    );
     let [batch_size, src_len] = src.dims();
     assert_eq!(max_lens.len(), batch_size, "one length limit per sentence");
     let device = src.device();
@@ -211,7 +276,22 @@ pub fn beam_search_with_limits<M: Seq2Seq>(
                     next.push((j, hyp));
                 }
             }
-            if finished[b].len() >= k || at_limit || next.is_empty() {
+            // Settled when `k` have finished (fairseq), or when no live hypothesis, whatever
+            // it appends, can outrank the `nbest`-th best finished one.
+            let settled = finished[b].len() >= k || {
+                let mut ranked: Vec<f32> = finished[b].iter().map(|(n, _)| *n).collect();
+                ranked.sort_by(|x, y| y.total_cmp(x));
+                ranked.get(config.nbest - 1).is_some_and(|&nth| {
+                    next.iter().all(|(_, h)| {
+                        let longest = max_lens[b] + 1;
+                        config
+                            .length_penalty
+                            .best_reachable(h.score, h.tokens.len(), longest)
+                            <= nth
+                    })
+                })
+            };
+            if settled || at_limit || next.is_empty() {
                 done[b] = true;
                 parents.extend(keep(b));
                 continue;
@@ -242,15 +322,17 @@ pub fn beam_search_with_limits<M: Seq2Seq>(
     finished
         .into_iter()
         .map(|hyps| {
-            let (_, best) = hyps
-                .into_iter()
-                .max_by(|a, b| a.0.total_cmp(&b.0))
-                .expect("every sentence finishes at least one hypothesis");
-            Hypothesis {
-                tokens: best.tokens,
-                score: best.score,
-                attention: best.attention,
-            }
+            // Best first; of equal scores, the one that finished last (as `max_by` picks).
+            let mut hyps: Vec<(usize, (f32, Partial))> = hyps.into_iter().enumerate().collect();
+            hyps.sort_by(|(i, a), (j, b)| b.0.total_cmp(&a.0).then(j.cmp(i)));
+            hyps.into_iter()
+                .take(config.nbest)
+                .map(|(_, (_, best))| Hypothesis {
+                    tokens: best.tokens,
+                    score: best.score,
+                    attention: best.attention,
+                })
+                .collect()
         })
         .collect()
 }
@@ -261,26 +343,26 @@ mod tests {
     use crate::greedy;
     use crate::test_util::TableModel;
 
-    /// Every sequence over `vocab` of up to `max_len` tokens then <eos> (forced at the limit), by brute force.
-    fn brute_force(model: &TableModel, max_len: usize, penalty: f32) -> (Vec<usize>, f32) {
+    /// Every sequence over `vocab` of up to `max_len` tokens then <eos> (forced at the limit),
+    /// by brute force: `(tokens, score, ranked score)`, best first (ties: the shorter first).
+    fn every_output(
+        model: &TableModel,
+        max_len: usize,
+        penalty: LengthPenalty,
+    ) -> Vec<(Vec<usize>, f32, f32)> {
         let v = model.table.len();
-        let config = BeamConfig {
-            width: 1,
-            max_len,
-            length_penalty: penalty,
-            min_len: 0,
-        };
-        let mut best: (Vec<usize>, f32, f32) = (vec![], f32::NEG_INFINITY, f32::NEG_INFINITY);
+        let mut all = Vec::new();
         let mut frontier: Vec<(Vec<usize>, f32)> = vec![(vec![], 0.0)];
         for depth in 0..=max_len {
             let mut next = Vec::new();
             for (tokens, score) in frontier {
                 let prev = *tokens.last().unwrap_or(&SOS);
                 let eos = score + model.log_prob(prev, EOS);
-                let norm = config.normalised(eos, tokens.len() + 1);
-                if norm > best.2 {
-                    best = (tokens.clone(), eos, norm);
-                }
+                all.push((
+                    tokens.clone(),
+                    eos,
+                    penalty.normalise(eos, tokens.len() + 1),
+                ));
                 if depth == max_len {
                     continue;
                 }
@@ -292,7 +374,186 @@ mod tests {
             }
             frontier = next;
         }
-        (best.0, best.1)
+        all.sort_by(|a, b| b.2.total_cmp(&a.2));
+        all
+    }
+
+    /// The best output by brute force: `(tokens, score)`.
+    fn brute_force(
+        model: &TableModel,
+        max_len: usize,
+        penalty: LengthPenalty,
+    ) -> (Vec<usize>, f32) {
+        let (tokens, score, _) = every_output(model, max_len, penalty).swap_remove(0);
+        (tokens, score)
+    }
+
+    const PENALTIES: [LengthPenalty; 4] = [
+        LengthPenalty::Gnmt(0.0),
+        LengthPenalty::Gnmt(0.6),
+        LengthPenalty::Gnmt(1.0),
+        LengthPenalty::Average,
+    ];
+
+    /// With a width above the number of possible outputs the search is exhaustive: its n-best
+    /// list must be brute force's best n, for every length penalty, sorted and distinct, and
+    /// the stop rule ("no live hypothesis can outrank the n-th finished") must not cut it short.
+    #[test]
+    fn a_wide_beam_equals_brute_force_for_every_length_penalty() {
+        for seed in 0..10 {
+            let model = table(seed, 6);
+            let (src, mask) = model.source(&[2]);
+            for penalty in PENALTIES {
+                // 5 non-<eos> tokens and 3 steps: 156 possible outputs.
+                let config = BeamConfig {
+                    length_penalty: penalty,
+                    nbest: 5,
+                    ..BeamConfig::new(160, 3)
+                };
+                let list = &beam_search_nbest(&model, src.clone(), mask.clone(), &config, &[3])[0];
+                let expected = every_output(&model, 3, penalty);
+                assert_eq!(list.len(), 5);
+                for (i, hyp) in list.iter().enumerate() {
+                    let ranked = penalty.normalise(hyp.score, hyp.tokens.len() + 1);
+                    assert!(
+                        (ranked - expected[i].2).abs() < 1e-4,
+                        "seed {seed}, {penalty:?}, rank {i}: {:?} {ranked} vs brute force {:?} {}",
+                        hyp.tokens,
+                        expected[i].0,
+                        expected[i].2
+                    );
+                    if i > 0 {
+                        let before = &list[i - 1];
+                        assert!(penalty.normalise(before.score, before.tokens.len() + 1) >= ranked);
+                        assert!(
+                            list[..i].iter().all(|h| h.tokens != hyp.tokens),
+                            "repeated {:?}",
+                            hyp.tokens
+                        );
+                    }
+                }
+                let best = &beam_search(
+                    &model,
+                    src.clone(),
+                    mask.clone(),
+                    &BeamConfig { nbest: 1, ..config },
+                )[0];
+                assert_eq!(best, &list[0], "seed {seed}, {penalty:?}");
+            }
+        }
+    }
+
+    /// Real models' n-best lists: as many as asked, sorted by the ranked score, distinct.
+    #[test]
+    fn nbest_lists_of_a_real_model_are_sorted_and_distinct() {
+        use transduce_nn::LuongConfig;
+        let dev = Device::flex();
+        let model = LuongConfig::new(13, 9)
+            .with_d_embedding(6)
+            .with_d_hidden(8)
+            .with_dropout(0.0)
+            .init(&dev);
+        let src = Tensor::<2, Int>::from_data([[4, 5, 6, 7], [8, 9, 0, 0]], &dev);
+        let mask = src.clone().equal_elem(0);
+        for penalty in PENALTIES {
+            let config = BeamConfig {
+                length_penalty: penalty,
+                nbest: 4,
+                ..BeamConfig::new(6, 8)
+            };
+            for list in beam_search_nbest(&model, src.clone(), mask.clone(), &config, &[8, 8]) {
+                assert_eq!(list.len(), 4);
+                let ranked: Vec<f32> = list
+                    .iter()
+                    .map(|h| penalty.normalise(h.score, h.tokens.len() + 1))
+                    .collect();
+                assert!(
+                    ranked.windows(2).all(|w| w[0] >= w[1]),
+                    "{penalty:?}: {ranked:?}"
+                );
+                for (i, h) in list.iter().enumerate() {
+                    assert!(list[..i].iter().all(|g| g.tokens != h.tokens));
+                }
+            }
+        }
+    }
+
+    /// Once a finished hypothesis outranks everything a live one could still become, the
+    /// sentence stops, before `width` hypotheses have finished.
+    #[test]
+    fn stops_as_soon_as_no_live_hypothesis_can_win() {
+        // <sos> -> 5 -> <eos> is far the most likely; without a penalty nothing can catch up.
+        let model = TableModel::chain(8, &[(SOS, 5), (5, EOS)]);
+        let (src, mask) = model.source(&[2]);
+        let config = BeamConfig {
+            length_penalty: LengthPenalty::Gnmt(0.0),
+            ..BeamConfig::new(4, 30)
+        };
+        let hyp = &beam_search(&model, src, mask, &config)[0];
+        assert_eq!(hyp.tokens, vec![5]);
+        assert_eq!(model.steps.load(std::sync::atomic::Ordering::Relaxed), 2);
+    }
+
+    /// Under length normalisation a live hypothesis can still win after a shorter one has
+    /// finished with a better score: `<eos>` right away has log p = ln 0.5, `4 5 6 <eos>` costs
+    /// ln 0.22 (then nearly nothing), so `-1.51 / 4` beats `-0.69 / 1`. Stopping at the first
+    /// finished hypothesis, or bounding the live one by its next length only, would miss it.
+    #[test]
+    fn the_stop_rule_waits_for_a_longer_hypothesis_that_normalisation_favours() {
+        let mut rows = vec![vec![0.0f32; 7]; 7];
+        let other = (0.28f32 / 5.0).ln();
+        rows[SOS] = vec![other; 7];
+        rows[SOS][EOS] = 0.5f32.ln();
+        rows[SOS][4] = 0.22f32.ln();
+        rows[4][5] = 20.0;
+        rows[5][6] = 20.0;
+        rows[6][EOS] = 20.0;
+        let model = TableModel::from_table(rows);
+        let (src, mask) = model.source(&[2]);
+        let config = BeamConfig::new(2, 6);
+        let hyp = &beam_search(&model, src, mask, &config)[0];
+        assert_eq!(hyp.tokens, vec![4, 5, 6]);
+        assert_eq!(
+            brute_force(&model, 6, LengthPenalty::Average).0,
+            vec![4, 5, 6]
+        );
+    }
+
+    /// A model that never emits `<eos>` stops at the limit, with `<eos>` forced: greedy and beam.
+    #[test]
+    fn decoding_stops_at_the_limit_when_eos_never_comes() {
+        let mut rows = vec![vec![0.0f32; 7]; 7];
+        for row in &mut rows {
+            row[EOS] = -1e9;
+            row[4] = 2.0;
+        }
+        let model = TableModel::from_table(rows);
+        let (src, mask) = model.source(&[3, 1]);
+        for max_len in [1, 5, 12] {
+            for hyp in greedy(&model, src.clone(), mask.clone(), max_len) {
+                assert_eq!(hyp.tokens.len(), max_len);
+            }
+            for penalty in PENALTIES {
+                let config = BeamConfig {
+                    length_penalty: penalty,
+                    nbest: 3,
+                    ..BeamConfig::new(3, max_len)
+                };
+                for list in beam_search_nbest(
+                    &model,
+                    src.clone(),
+                    mask.clone(),
+                    &config,
+                    &[max_len, max_len],
+                ) {
+                    assert!(!list.is_empty());
+                    assert!(
+                        list.iter().all(|h| h.tokens.len() == max_len),
+                        "{penalty:?}"
+                    );
+                }
+            }
+        }
     }
 
     /// The log-probability `model` gives `tokens` then `<eos>` after `src`, by teacher forcing.
@@ -427,35 +688,6 @@ mod tests {
     }
 
     #[test]
-    fn a_wide_beam_finds_the_brute_force_optimum() {
-        for seed in 0..20 {
-            let model = table(seed, 6);
-            let (src, mask) = model.source(&[2]);
-            // 5 non-<eos> tokens and 2 steps: 31 possible outputs, fewer than the width, so the search is exhaustive.
-            let hyp = &beam_search(
-                &model,
-                src,
-                mask,
-                &BeamConfig {
-                    width: 40,
-                    max_len: 2,
-                    length_penalty: 0.0,
-                    min_len: 0,
-                },
-            )[0];
-            let (tokens, score) = brute_force(&model, 2, 0.0);
-            assert!(
-                (hyp.score - score).abs() < 1e-4,
-                "seed {seed}: beam {:?} {} vs brute {:?} {}",
-                hyp.tokens,
-                hyp.score,
-                tokens,
-                score
-            );
-        }
-    }
-
-    #[test]
     fn a_wider_beam_never_scores_worse_than_greedy_without_length_penalty() {
         for seed in 0..20 {
             let model = table(seed, 8);
@@ -466,10 +698,8 @@ mod tests {
                 src,
                 mask,
                 &BeamConfig {
-                    width: 4,
-                    max_len: 5,
-                    length_penalty: 0.0,
-                    min_len: 0,
+                    length_penalty: LengthPenalty::Gnmt(0.0),
+                    ..BeamConfig::new(4, 5)
                 },
             );
             for (g, b) in g.iter().zip(&b) {
@@ -528,12 +758,10 @@ mod tests {
             + model.log_prob(5, 6)
             + model.log_prob(6, EOS);
         for width in [1, 2, 4] {
-            for penalty in [0.0, 1.0] {
+            for penalty in [LengthPenalty::Gnmt(0.0), LengthPenalty::Average] {
                 let config = BeamConfig {
-                    width,
-                    max_len: 3,
                     length_penalty: penalty,
-                    min_len: 0,
+                    ..BeamConfig::new(width, 3)
                 };
                 let hyp = &beam_search(&model, src.clone(), mask.clone(), &config)[0];
                 assert_eq!(hyp.tokens, vec![4, 5, 6], "width {width}");

@@ -5,7 +5,9 @@ pub mod beam;
 pub mod greedy;
 pub mod rows;
 
-pub use beam::{BeamConfig, beam_search, beam_search_with_limits};
+pub use beam::{
+    BeamConfig, LengthPenalty, beam_search, beam_search_nbest, beam_search_with_limits,
+};
 pub use greedy::{Hypothesis, greedy, greedy_with_limits};
 
 use burn::prelude::*;
@@ -76,6 +78,8 @@ pub(crate) mod test_util {
     pub struct TableModel {
         pub table: Vec<Vec<f32>>,
         pub device: Device,
+        /// Decoding steps run so far.
+        pub steps: std::sync::atomic::AtomicUsize,
     }
 
     #[derive(Clone, Debug)]
@@ -98,6 +102,7 @@ pub(crate) mod test_util {
             TableModel {
                 table,
                 device: Device::flex(),
+                steps: Default::default(),
             }
         }
 
@@ -105,6 +110,7 @@ pub(crate) mod test_util {
             TableModel {
                 table,
                 device: Device::flex(),
+                steps: Default::default(),
             }
         }
 
@@ -197,6 +203,8 @@ pub(crate) mod test_util {
             prev: Tensor<1, Int>,
             state: Rows,
         ) -> DecodeStep<Rows> {
+            self.steps
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             DecodeStep {
                 logits: self.table_tensor().select(0, prev),
                 attention: state.0.clone(),
