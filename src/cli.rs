@@ -6,7 +6,9 @@ use std::path::PathBuf;
 use anyhow::bail;
 use clap::{Parser, Subcommand, ValueEnum};
 use transduce_data::{DataConfig, Direction, Lang, Task, TokenizerKind};
+use transduce_decode::LengthPenalty;
 use transduce_nn::{CellKind, ModelConfig, Positions, Score};
+use transduce_train::LengthLimit;
 use transduce_train::artifact::RunConfig;
 use transduce_train::config::Schedule;
 use transduce_train::score::BleuTokenize;
@@ -421,12 +423,66 @@ pub struct TranslateArgs {
     /// Beam width (1 = greedy).
     #[arg(long, default_value_t = 1)]
     pub beam: usize,
+    /// Print the N best hypotheses of each input line, best first, as `index<TAB>score<TAB>text`:
+    /// index is the input's line number counted from 0, score the log-probability divided by
+    /// the length penalty (the value that ranks them). N is at most --beam. An empty input line
+    /// has no hypotheses, so no lines.
+    #[arg(long, value_name = "N")]
+    pub nbest: Option<usize>,
+    #[command(flatten)]
+    pub search: SearchArgs,
     /// Backend: flex, ndarray, wgpu, cuda or auto.
     #[arg(long, default_value = "auto")]
     pub device: DeviceSpec,
     /// Sentences decoded together.
     #[arg(long, default_value_t = 64)]
     pub batch_size: usize,
+}
+
+/// How the search ranks and limits its outputs (translate and eval).
+#[derive(clap::Args, Debug)]
+pub struct SearchArgs {
+    /// Beam search ranks hypotheses by score / ((5 + length) / 6)^A, GNMT's length penalty
+    /// (Wu et al. 2016); 0 = no penalty. Length counts <eos>.
+    #[arg(long, value_name = "A", conflicts_with = "length_norm")]
+    pub alpha: Option<f32>,
+    /// Beam search ranks hypotheses by score / length, the mean log-probability per token
+    /// (the default).
+    #[arg(long)]
+    pub length_norm: bool,
+    /// Output limit a·|x| + b tokens for a source of |x| tokens: a.
+    #[arg(long, value_name = "A", default_value_t = 2.0)]
+    pub max_len_a: f64,
+    /// Output limit a·|x| + b tokens for a source of |x| tokens: b.
+    #[arg(long, value_name = "B", default_value_t = 10)]
+    pub max_len_b: usize,
+}
+
+impl SearchArgs {
+    /// The length penalty the flags name.
+    pub fn length_penalty(&self) -> Result<LengthPenalty, String> {
+        match self.alpha {
+            Some(alpha) if !(alpha.is_finite() && alpha >= 0.0) => Err(format!(
+                "--alpha must be a number of at least 0, not {alpha}"
+            )),
+            Some(alpha) => Ok(LengthPenalty::Gnmt(alpha)),
+            None => Ok(LengthPenalty::Average),
+        }
+    }
+
+    /// The output limit the flags name.
+    pub fn length_limit(&self) -> Result<LengthLimit, String> {
+        if !(self.max_len_a.is_finite() && self.max_len_a >= 0.0) {
+            return Err(format!(
+                "--max-len-a must be a number of at least 0, not {}",
+                self.max_len_a
+            ));
+        }
+        Ok(LengthLimit {
+            a: self.max_len_a,
+            b: self.max_len_b,
+        })
+    }
 }
 
 #[derive(clap::Args, Debug)]
@@ -446,6 +502,8 @@ pub struct EvalArgs {
     /// Beam width (1 = greedy).
     #[arg(long, default_value_t = 1)]
     pub beam: usize,
+    #[command(flatten)]
+    pub search: SearchArgs,
     /// Backend: flex, ndarray, wgpu, cuda or auto.
     #[arg(long, default_value = "auto")]
     pub device: DeviceSpec,

@@ -8,7 +8,8 @@ use clap::Parser;
 use serde_json::json;
 use transduce::bench::Workload;
 use transduce::cli::{
-    BenchArgs, Cli, Command, DataCmdArgs, EvalArgs, ScoreArgs, SplitArg, TrainArgs, TranslateArgs,
+    BenchArgs, Cli, Command, DataCmdArgs, EvalArgs, ScoreArgs, SearchArgs, SplitArg, TrainArgs,
+    TranslateArgs,
 };
 use transduce::config::{read_config_file, resolve};
 use transduce::device::DeviceSpec;
@@ -408,21 +409,40 @@ fn open(
     device: &DeviceSpec,
     batch_size: usize,
     beam_width: usize,
+    search: &SearchArgs,
 ) -> anyhow::Result<(Artifact, Translator)> {
     if beam_width == 0 {
         bail!("--beam must be at least 1");
     }
+    let length_penalty = search.length_penalty().map_err(anyhow::Error::msg)?;
+    let length_limit = search.length_limit().map_err(anyhow::Error::msg)?;
     let device = device.device().map_err(anyhow::Error::msg)?;
     let artifact = Artifact::open(artifact_dir)?;
     let translator = artifact
         .translator(&device)?
         .with_batch_size(batch_size)
-        .with_beam_width(beam_width);
+        .with_beam_width(beam_width)
+        .with_length_penalty(length_penalty)
+        .with_length_limit(length_limit);
     Ok((artifact, translator))
 }
 
 fn run_translate(args: TranslateArgs) -> anyhow::Result<()> {
-    let (_, translator) = open(&args.artifact_dir, &args.device, args.batch_size, args.beam)?;
+    if let Some(n) = args.nbest
+        && !(1..=args.beam).contains(&n)
+    {
+        bail!(
+            "--nbest {n} needs --beam of at least {n} (it is {}), and --nbest at least 1",
+            args.beam
+        );
+    }
+    let (_, translator) = open(
+        &args.artifact_dir,
+        &args.device,
+        args.batch_size,
+        args.beam,
+        &args.search,
+    )?;
     let (name, reader): (String, Box<dyn BufRead>) = match &args.input {
         Some(path) => {
             let file = std::fs::File::open(path)
@@ -450,13 +470,26 @@ fn run_translate(args: TranslateArgs) -> anyhow::Result<()> {
     let (ids, unknown) = translator.encode(&lines);
     warn_unknown(&name, unknown, ids.iter().map(Vec::len).sum());
     let progress = Progress::bar("translating", lines.len() as u64, "sentences");
-    let translations = translator
-        .translate_ids(&ids, &mut |n| progress.advance(n))
+    let lists = translator
+        .decode_nbest_with(&ids, args.nbest.unwrap_or(1), &mut |n| progress.advance(n))
         .with_context(|| name.clone())?;
     drop(progress);
     let mut out = BufWriter::new(std::io::stdout().lock());
-    for translation in translations {
-        writeln!(out, "{translation}")?;
+    for (index, list) in lists.iter().enumerate() {
+        if args.nbest.is_none() {
+            let text = list
+                .first()
+                .map_or_else(String::new, |h| translator.codec.decode_tgt(&h.tokens));
+            writeln!(out, "{text}")?;
+            continue;
+        }
+        for h in list {
+            let score = translator
+                .length_penalty
+                .normalise(h.score, h.tokens.len() + 1);
+            let text = translator.codec.decode_tgt(&h.tokens);
+            writeln!(out, "{index}\t{score:.4}\t{text}")?;
+        }
     }
     out.flush()?;
     Ok(())
@@ -502,8 +535,13 @@ fn warn_unknown(name: &str, unknown: usize, total: usize) {
 }
 
 fn run_eval(args: EvalArgs) -> anyhow::Result<()> {
-    let (artifact, mut translator) =
-        open(&args.artifact_dir, &args.device, args.batch_size, args.beam)?;
+    let (artifact, mut translator) = open(
+        &args.artifact_dir,
+        &args.device,
+        args.batch_size,
+        args.beam,
+        &args.search,
+    )?;
     if let Some(tokenize) = args.bleu_tokenize {
         translator = translator.with_bleu_tokenize(tokenize);
     }

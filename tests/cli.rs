@@ -478,11 +478,8 @@ fn corpora_bpe_and_pretrained_embeddings_from_the_cli() {
 #[test]
 fn score_matches_sacrebleu_fixtures() {
     let fixtures: serde_json::Value = serde_json::from_str(
-        &std::fs::read_to_string(&format!(
-            "{}/assets/sacrebleu/fixtures.json",
-            manifest_dir()
-        ))
-        .unwrap(),
+        &std::fs::read_to_string(format!("{}/assets/sacrebleu/fixtures.json", manifest_dir()))
+            .unwrap(),
     )
     .unwrap();
     let tmp = tempfile::tempdir().unwrap();
@@ -1156,4 +1153,104 @@ fn bench_prints_the_json_contract() {
     }
     let out = transduce(&["bench", "--workload", "w9"], None);
     assert_fails_with(&out, "unknown workload \"w9\"");
+}
+
+#[test]
+fn nbest_length_penalties_and_output_limits_from_the_cli() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("run");
+    let dir_s = dir.to_str().unwrap();
+    let quick = quick();
+    let out = transduce(
+        &[
+            "train",
+            "--config",
+            &quick,
+            "--device",
+            "flex",
+            "--artifact-dir",
+            dir_s,
+        ],
+        None,
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let translate = |extra: &[&str], input: &[u8]| {
+        let mut args = vec!["translate", "--artifact-dir", dir_s, "--device", "flex"];
+        args.extend_from_slice(extra);
+        transduce(&args, Some(input))
+    };
+
+    // `index<TAB>score<TAB>text`, N per non-empty input, best first, distinct.
+    for penalty in [
+        &[][..],
+        &["--alpha", "0.6"],
+        &["--alpha", "0"],
+        &["--length-norm"],
+    ] {
+        let mut extra = vec!["--beam", "4", "--nbest", "3"];
+        extra.extend_from_slice(penalty);
+        let out = translate(&extra, b"123\n\n4567\n");
+        assert!(out.status.success(), "{penalty:?}: {}", text(&out.stderr));
+        let stdout = text(&out.stdout);
+        let rows: Vec<(usize, f32, String)> = stdout
+            .lines()
+            .map(|line| {
+                let fields: Vec<&str> = line.split('\t').collect();
+                assert_eq!(fields.len(), 3, "{line:?}");
+                (
+                    fields[0].parse().unwrap(),
+                    fields[1].parse().unwrap(),
+                    fields[2].to_string(),
+                )
+            })
+            .collect();
+        assert_eq!(rows.len(), 6, "{penalty:?}: {stdout}");
+        for index in [0, 2] {
+            let list: Vec<&(usize, f32, String)> = rows.iter().filter(|r| r.0 == index).collect();
+            assert_eq!(list.len(), 3, "{stdout}");
+            assert!(list.windows(2).all(|w| w[0].1 >= w[1].1), "{stdout}");
+            assert!(list.iter().all(|r| r.1 <= 0.0), "{stdout}");
+            assert!(list[0].2 != list[1].2 && list[1].2 != list[2].2 && list[0].2 != list[2].2);
+        }
+        // The first of each list is what plain translation prints with the same search.
+        let mut plain = vec!["--beam", "4"];
+        plain.extend_from_slice(penalty);
+        let best = text(&translate(&plain, b"123\n\n4567\n").stdout);
+        let best: Vec<&str> = best.lines().collect();
+        assert_eq!(best[0], rows[0].2);
+        assert_eq!(best[2], rows[3].2);
+    }
+
+    // `--max-len-a A --max-len-b B`: at most a·|x| + b tokens (characters here), greedy and beam.
+    for beam in ["1", "3"] {
+        let out = translate(
+            &["--beam", beam, "--max-len-a", "0.5", "--max-len-b", "1"],
+            b"1234\n123456789\n",
+        );
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        let stdout = text(&out.stdout);
+        let lens: Vec<usize> = stdout.lines().map(|l| l.chars().count()).collect();
+        assert!(lens[0] <= 3 && lens[1] <= 5, "beam {beam}: {stdout}");
+    }
+
+    assert_fails_with(
+        &translate(&["--beam", "4", "--nbest", "5"], b"12\n"),
+        "--nbest 5 needs --beam of at least 5",
+    );
+    assert_fails_with(
+        &translate(&["--nbest", "2"], b"12\n"),
+        "--nbest 2 needs --beam",
+    );
+    assert_fails_with(
+        &translate(&["--beam", "2", "--alpha", "1", "--length-norm"], b"12\n"),
+        "cannot be used with",
+    );
+    assert_fails_with(
+        &translate(&["--beam", "2", "--alpha=-1"], b"12\n"),
+        "--alpha must be a number of at least 0",
+    );
+    assert_fails_with(
+        &translate(&["--max-len-a=-0.5"], b"12\n"),
+        "--max-len-a must be a number of at least 0",
+    );
 }

@@ -3,7 +3,9 @@
 use burn::prelude::*;
 use serde::Serialize;
 use transduce_data::{Codec, Normalization, Pair, Tokenizer, pad_ids};
-use transduce_decode::{BeamConfig, Hypothesis, beam_search_with_limits, greedy_with_limits};
+use transduce_decode::{
+    BeamConfig, Hypothesis, LengthPenalty, beam_search_nbest, greedy_with_limits,
+};
 use transduce_nn::Seq2Seq;
 use transduce_nn::special::UNK;
 
@@ -24,6 +26,10 @@ pub struct Translator {
     pub batch_size: usize,
     /// Beam width (1 = greedy). Default: 1
     pub beam_width: usize,
+    /// How beam search ranks hypotheses of different lengths. Default: [`LengthPenalty::Average`]
+    pub length_penalty: LengthPenalty,
+    /// The longest output decoded for each source. Default: `2·|x| + 10`
+    pub length_limit: LengthLimit,
     /// The normalisation training applied to its data (lowercasing), applied to every source.
     pub normalization: Normalization,
     /// BLEU's tokenisation when scoring. Default: 13a
@@ -56,11 +62,37 @@ pub fn exact_match(tokenizer: &Tokenizer, hyp: &str, reference: &str) -> bool {
     tokenizer.detokenize(&tokenizer.tokenize(reference)) == hyp
 }
 
-/// The longest output to decode for a source of `source_len` tokens: `2n + 10`, within the
-/// model's position table. Each sentence has its own limit, so its translation does not depend
-/// on the batch it is decoded in.
+/// The longest output decoded for a source of `|x|` tokens: `a·|x| + b` tokens (fairseq's
+/// `--max-len-a` and `--max-len-b`; `<eos>` is forced there), within the model's position table.
+/// Each sentence has its own limit, so its translation does not depend on the batch it is
+/// decoded in.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct LengthLimit {
+    /// Tokens per source token. Default: 2.0
+    pub a: f64,
+    /// Tokens added. Default: 10
+    pub b: usize,
+}
+
+impl Default for LengthLimit {
+    fn default() -> Self {
+        LengthLimit { a: 2.0, b: 10 }
+    }
+}
+
+impl LengthLimit {
+    /// The limit for a source of `source_len` tokens: `⌊a·|x|⌋ + b`, at most the model's
+    /// position table allows.
+    pub fn for_source<M: Seq2Seq>(&self, model: &M, source_len: usize) -> usize {
+        let scaled = (self.a * source_len as f64).floor().max(0.0) as usize;
+        (scaled + self.b).min(model.max_len().map_or(usize::MAX, |m| m - 1))
+    }
+}
+
+/// The default [`LengthLimit`] for a source of `source_len` tokens: `2n + 10`, as validation
+/// during training decodes.
 pub fn decode_limit<M: Seq2Seq>(model: &M, source_len: usize) -> usize {
-    (2 * source_len + 10).min(model.max_len().map_or(usize::MAX, |m| m - 1))
+    LengthLimit::default().for_source(model, source_len)
 }
 
 impl Translator {
@@ -72,6 +104,8 @@ impl Translator {
             device,
             batch_size: 64,
             beam_width: 1,
+            length_penalty: LengthPenalty::Average,
+            length_limit: LengthLimit::default(),
             normalization: Normalization::default(),
             bleu_tokenize: BleuTokenize::default(),
         }
@@ -88,6 +122,18 @@ impl Translator {
     /// Sets the beam width (1 = greedy).
     pub fn with_beam_width(mut self, beam_width: usize) -> Self {
         self.beam_width = beam_width;
+        self
+    }
+
+    /// Sets how beam search ranks hypotheses of different lengths.
+    pub fn with_length_penalty(mut self, length_penalty: LengthPenalty) -> Self {
+        self.length_penalty = length_penalty;
+        self
+    }
+
+    /// Sets the longest output decoded for each source.
+    pub fn with_length_limit(mut self, length_limit: LengthLimit) -> Self {
+        self.length_limit = length_limit;
         self
     }
 
@@ -164,6 +210,29 @@ impl Translator {
         sources: &[Vec<usize>],
         progress: &mut dyn FnMut(usize),
     ) -> Result<Vec<Option<Hypothesis>>, TrainError> {
+        Ok(self
+            .decode_nbest_with(sources, 1, progress)?
+            .into_iter()
+            .map(|list| list.into_iter().next())
+            .collect())
+    }
+
+    /// The `nbest` best hypotheses of each id sequence, best first as
+    /// [`Translator::length_penalty`] ranks them, distinct (empty lists for empty sources):
+    /// greedy (`nbest` must then be 1), or beam search when `beam_width > 1` (`nbest` at most
+    /// the width). Calls `progress` with the sentences of each finished batch.
+    pub fn decode_nbest_with(
+        &self,
+        sources: &[Vec<usize>],
+        nbest: usize,
+        progress: &mut dyn FnMut(usize),
+    ) -> Result<Vec<Vec<Hypothesis>>, TrainError> {
+        if nbest == 0 || nbest > self.beam_width.max(1) {
+            return Err(TrainError::Input(format!(
+                "{nbest} hypotheses per sentence need a beam of at least {nbest} (the beam is {}), and at least 1",
+                self.beam_width
+            )));
+        }
         let limit = self.model.max_len();
         if let Some(max_len) = limit
             && let Some(i) = sources.iter().position(|s| s.len() > max_len)
@@ -178,28 +247,30 @@ impl Translator {
             .filter(|&i| !sources[i].is_empty())
             .collect();
         order.sort_by_key(|&i| sources[i].len());
-        let mut out = vec![None; sources.len()];
+        let mut out = vec![Vec::new(); sources.len()];
         for chunk in order.chunks(self.batch_size.max(1)) {
             let rows: Vec<Vec<usize>> = chunk.iter().map(|&i| sources[i].clone()).collect();
             let limits: Vec<usize> = rows
                 .iter()
-                .map(|r| decode_limit(&self.model, r.len()))
+                .map(|r| self.length_limit.for_source(&self.model, r.len()))
                 .collect();
             let (src, mask) = pad_ids(rows, &self.device);
-            let hyps = if self.beam_width > 1 {
+            let lists = if self.beam_width > 1 {
                 let longest = limits.iter().copied().max().unwrap_or(0);
-                beam_search_with_limits(
-                    &self.model,
-                    src,
-                    mask,
-                    &BeamConfig::new(self.beam_width, longest),
-                    &limits,
-                )
+                let config = BeamConfig {
+                    length_penalty: self.length_penalty,
+                    nbest,
+                    ..BeamConfig::new(self.beam_width, longest)
+                };
+                beam_search_nbest(&self.model, src, mask, &config, &limits)
             } else {
                 greedy_with_limits(&self.model, src, mask, &limits)
+                    .into_iter()
+                    .map(|h| vec![h])
+                    .collect()
             };
-            for (&i, hyp) in chunk.iter().zip(hyps) {
-                out[i] = Some(hyp);
+            for (&i, list) in chunk.iter().zip(lists) {
+                out[i] = list;
             }
             progress(chunk.len());
         }

@@ -17,6 +17,6 @@ pub mod train;
 pub use artifact::Artifact;
 pub use config::TrainingConfig;
 pub use error::TrainError;
-pub use evaluate::{EvalReport, Translator};
+pub use evaluate::{EvalReport, LengthLimit, Translator};
 pub use step::Seq2SeqTrainee;
 pub use train::{Dashboard, TrainReport, resume, train, train_on_devices};
