@@ -242,3 +242,114 @@ mod log_sum_exp_tests {
             );
     }
 }
+
+#[cfg(test)]
+mod batching_tests {
+    use crate::{BeamConfig, beam_search_nbest, greedy_with_limits};
+    use burn::prelude::*;
+    use transduce_nn::{
+        BahdanauConfig, CellKind, LuongConfig, RnnSeq2SeqConfig, Score, Seq2Seq, TransformerConfig,
+    };
+
+    /// Sources of 1 to 7 tokens (ids 4..13), from a fixed formula.
+    fn sources() -> Vec<Vec<i64>> {
+        (0..6)
+            .map(|i| {
+                (0..1 + (i * 5) % 7)
+                    .map(|j| 4 + ((i * 7 + j * 3) % 9) as i64)
+                    .collect()
+            })
+            .collect()
+    }
+
+    fn pad(rows: &[Vec<i64>], device: &Device) -> (Tensor<2, Int>, Tensor<2, Bool>) {
+        let len = rows.iter().map(Vec::len).max().unwrap();
+        let flat: Vec<i64> = rows
+            .iter()
+            .flat_map(|r| r.iter().copied().chain(std::iter::repeat(0)).take(len))
+            .collect();
+        let src = Tensor::<2, Int>::from_data(TensorData::new(flat, [rows.len(), len]), device);
+        let mask = src.clone().equal_elem(0);
+        (src, mask)
+    }
+
+    /// Greedy and beam search (width 3, 2-best) give every sentence the same output whether
+    /// it is decoded in a padded batch or alone.
+    fn assert_batching_changes_nothing<M: Seq2Seq>(name: &str, model: &M) {
+        let dev = Device::flex();
+        let rows = sources();
+        let limits: Vec<usize> = rows.iter().map(|r| 2 * r.len() + 3).collect();
+        let (src, mask) = pad(&rows, &dev);
+        let config = BeamConfig {
+            nbest: 2,
+            ..BeamConfig::new(3, 20)
+        };
+        let greedy = greedy_with_limits(model, src.clone(), mask.clone(), &limits);
+        let beam = beam_search_nbest(model, src, mask, &config, &limits);
+        for (i, row) in rows.iter().enumerate() {
+            let (src, mask) = pad(std::slice::from_ref(row), &dev);
+            let alone = &greedy_with_limits(model, src.clone(), mask.clone(), &limits[i..=i])[0];
+            assert_eq!(
+                alone.tokens, greedy[i].tokens,
+                "{name}: greedy, sentence {i}"
+            );
+            assert!(
+                (alone.score - greedy[i].score).abs() < 1e-4,
+                "{name}: greedy score, sentence {i}"
+            );
+            let alone = &beam_search_nbest(model, src, mask, &config, &limits[i..=i])[0];
+            assert_eq!(alone.len(), beam[i].len());
+            for (a, b) in alone.iter().zip(&beam[i]) {
+                assert_eq!(a.tokens, b.tokens, "{name}: beam, sentence {i}");
+                assert!(
+                    (a.score - b.score).abs() < 1e-4,
+                    "{name}: beam score, sentence {i}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn batched_decoding_equals_one_sentence_at_a_time_for_every_architecture() {
+        let dev = Device::flex();
+        let (v_src, v_tgt) = (13, 11);
+        for (cell, bidirectional) in [
+            (CellKind::Rnn, false),
+            (CellKind::Gru, true),
+            (CellKind::Lstm, true),
+        ] {
+            let model = RnnSeq2SeqConfig::new(v_src, v_tgt)
+                .with_cell(cell)
+                .with_bidirectional(bidirectional)
+                .with_n_layers(2)
+                .with_d_embedding(6)
+                .with_d_hidden(8)
+                .with_dropout(0.0)
+                .init(&dev);
+            assert_batching_changes_nothing(&format!("seq2seq {cell:?}"), &model);
+        }
+        for score in [Score::Dot, Score::General, Score::Concat] {
+            let model = LuongConfig::new(v_src, v_tgt)
+                .with_score(score)
+                .with_d_embedding(6)
+                .with_d_hidden(8)
+                .with_dropout(0.0)
+                .init(&dev);
+            assert_batching_changes_nothing(&format!("luong {score:?}"), &model);
+        }
+        let model = BahdanauConfig::new(v_src, v_tgt)
+            .with_d_embedding(6)
+            .with_d_hidden(8)
+            .with_dropout(0.0)
+            .init(&dev);
+        assert_batching_changes_nothing("bahdanau", &model);
+        let model = TransformerConfig::new(v_src, v_tgt)
+            .with_d_model(16)
+            .with_d_ff(32)
+            .with_n_heads(2)
+            .with_dropout(0.0)
+            .with_embedding_dropout(0.0)
+            .init(&dev);
+        assert_batching_changes_nothing("transformer", &model);
+    }
+}
