@@ -38,6 +38,41 @@ pub enum Command {
     Score(ScoreArgs),
     /// Training and decoding speed on fixed workloads (compare with bench/pytorch_bench.py).
     Bench(BenchArgs),
+    /// Draws the attention map of a translation (source tokens across, output tokens down) to a PNG or SVG.
+    Attention(AttentionArgs),
+}
+
+#[derive(clap::Args, Debug)]
+pub struct AttentionArgs {
+    /// A directory written by `transduce train`.
+    #[arg(long, default_value = DEFAULT_ARTIFACT_DIR)]
+    pub artifact_dir: PathBuf,
+    /// The source sentence to translate.
+    #[arg(long)]
+    pub text: String,
+    /// The picture to write: SVG if the name ends in .svg, else PNG.
+    #[arg(long, value_name = "FILE.png|FILE.svg")]
+    pub out: PathBuf,
+    /// Transformer: the layer, counted from 1 [default: the last].
+    #[arg(long, value_name = "L")]
+    pub layer: Option<usize>,
+    /// Transformer: one head of the layer's cross-attention, counted from 1.
+    #[arg(long, value_name = "H", conflicts_with_all = ["average", "grid"])]
+    pub head: Option<usize>,
+    /// Transformer: the mean of the layer's heads (the default without --head or --grid).
+    #[arg(long, conflicts_with = "grid")]
+    pub average: bool,
+    /// Transformer: every head of the layer's encoder self-, decoder self- and cross-attention, as a grid.
+    #[arg(long)]
+    pub grid: bool,
+    /// Beam width (1 = greedy).
+    #[arg(long, default_value_t = 1)]
+    pub beam: usize,
+    #[command(flatten)]
+    pub search: SearchArgs,
+    /// Backend: flex, ndarray, wgpu, cuda or auto.
+    #[arg(long, default_value = "auto")]
+    pub device: DeviceSpec,
 }
 
 #[derive(clap::Args, Debug)]

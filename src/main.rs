@@ -8,8 +8,8 @@ use clap::Parser;
 use serde_json::json;
 use transduce::bench::Workload;
 use transduce::cli::{
-    BenchArgs, Cli, Command, DataCmdArgs, EvalArgs, ScoreArgs, SearchArgs, SplitArg, TrainArgs,
-    TranslateArgs,
+    AttentionArgs, BenchArgs, Cli, Command, DataCmdArgs, EvalArgs, ScoreArgs, SearchArgs, SplitArg,
+    TrainArgs, TranslateArgs,
 };
 use transduce::config::{read_config_file, resolve};
 use transduce::device::DeviceSpec;
@@ -34,6 +34,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Data(args) => run_data(args),
         Command::Score(args) => run_score(args),
         Command::Bench(args) => run_bench(args),
+        Command::Attention(args) => run_attention(args),
     }
 }
 
@@ -425,6 +426,26 @@ fn open(
         .with_length_penalty(length_penalty)
         .with_length_limit(length_limit);
     Ok((artifact, translator))
+}
+
+fn run_attention(args: AttentionArgs) -> anyhow::Result<()> {
+    let (_, translator) = open(&args.artifact_dir, &args.device, 1, args.beam, &args.search)?;
+    let request = transduce_train::inspect::MapRequest {
+        layer: args.layer,
+        head: args.head,
+        grid: args.grid,
+    };
+    let maps = transduce_train::inspect::attention_maps(&translator, &args.text, &request)?;
+    transduce_train::heatmap::draw(&args.out, &maps.grid)?;
+    let (width, height) = transduce_train::heatmap::picture_size(&maps.grid);
+    println!("{}", maps.translation);
+    eprintln!(
+        "wrote {} ({width}x{height}): {} source and {} output tokens",
+        args.out.display(),
+        maps.source.len(),
+        maps.output.len()
+    );
+    Ok(())
 }
 
 fn run_translate(args: TranslateArgs) -> anyhow::Result<()> {

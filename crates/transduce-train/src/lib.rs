@@ -6,6 +6,8 @@ pub mod checkpoint;
 pub mod config;
 pub mod error;
 pub mod evaluate;
+pub mod heatmap;
+pub mod inspect;
 pub mod metrics;
 pub mod optim;
 pub mod plot;

@@ -352,6 +352,27 @@ impl Transformer {
         (y, self_attention, cross_attention)
     }
 
+    /// Each encoder layer's self-attention weights over the source.
+    ///
+    /// # Shapes
+    /// - src, src_mask_pad: `[batch_size, src_len]`
+    /// - output: per encoder layer, `[batch_size, n_heads, src_len, src_len]`
+    pub fn encoder_attention(
+        &self,
+        src: Tensor<2, Int>,
+        src_mask_pad: Tensor<2, Bool>,
+    ) -> Vec<Tensor<4>> {
+        let embedding = self.src_embedding.as_ref().unwrap_or(&self.tgt_embedding);
+        let mut x = self.embed(embedding, src, 0); // [batch, src_len, d_model]
+        let mut weights = Vec::with_capacity(self.encoder.len());
+        for layer in &self.encoder {
+            let (y, w) = layer.forward(x, src_mask_pad.clone());
+            x = y;
+            weights.push(w);
+        }
+        weights
+    }
+
     /// Encodes the source and projects it for every decoder layer's cross-attention.
     fn encode_memory(
         &self,
