@@ -464,6 +464,10 @@ pub struct TranslateArgs {
     /// has no hypotheses, so no lines.
     #[arg(long, value_name = "N")]
     pub nbest: Option<usize>,
+    /// After each translation, a TAB and, for each output token, `output→source`: the source
+    /// token it attended to most (spaces shown as ▁). Not for seq2seq, which has no attention.
+    #[arg(long)]
+    pub show_alignment: bool,
     #[command(flatten)]
     pub search: SearchArgs,
     /// Backend: flex, ndarray, wgpu, cuda or auto.

@@ -464,6 +464,9 @@ fn run_translate(args: TranslateArgs) -> anyhow::Result<()> {
         args.beam,
         &args.search,
     )?;
+    if args.show_alignment && matches!(translator.model, transduce::nn::Model::Seq2seq(_)) {
+        bail!("--show-alignment needs attention, and seq2seq (Sutskever et al. 2014) has none");
+    }
     let (name, reader): (String, Box<dyn BufRead>) = match &args.input {
         Some(path) => {
             let file = std::fs::File::open(path)
@@ -495,13 +498,26 @@ fn run_translate(args: TranslateArgs) -> anyhow::Result<()> {
         .decode_nbest_with(&ids, args.nbest.unwrap_or(1), &mut |n| progress.advance(n))
         .with_context(|| name.clone())?;
     drop(progress);
+    // `\t` and the alignment column, when asked for.
+    let aligned = |source: &[usize], h: &transduce::decode::Hypothesis| -> anyhow::Result<String> {
+        if !args.show_alignment {
+            return Ok(String::new());
+        }
+        let pairs = transduce_train::inspect::alignment(&translator, source, h)?;
+        let pairs: Vec<String> = pairs.iter().map(|(t, s)| format!("{t}→{s}")).collect();
+        Ok(format!("\t{}", pairs.join(" ")))
+    };
     let mut out = BufWriter::new(std::io::stdout().lock());
     for (index, list) in lists.iter().enumerate() {
         if args.nbest.is_none() {
-            let text = list
-                .first()
-                .map_or_else(String::new, |h| translator.codec.decode_tgt(&h.tokens));
-            writeln!(out, "{text}")?;
+            match list.first() {
+                Some(h) => {
+                    let text = translator.codec.decode_tgt(&h.tokens);
+                    writeln!(out, "{text}{}", aligned(&ids[index], h)?)?;
+                }
+                None if args.show_alignment => writeln!(out, "\t")?,
+                None => writeln!(out)?,
+            }
             continue;
         }
         for h in list {
@@ -509,7 +525,11 @@ fn run_translate(args: TranslateArgs) -> anyhow::Result<()> {
                 .length_penalty
                 .normalise(h.score, h.tokens.len() + 1);
             let text = translator.codec.decode_tgt(&h.tokens);
-            writeln!(out, "{index}\t{score:.4}\t{text}")?;
+            writeln!(
+                out,
+                "{index}\t{score:.4}\t{text}{}",
+                aligned(&ids[index], h)?
+            )?;
         }
     }
     out.flush()?;

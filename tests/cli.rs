@@ -1254,3 +1254,157 @@ fn nbest_length_penalties_and_output_limits_from_the_cli() {
         "--max-len-a must be a number of at least 0",
     );
 }
+
+#[test]
+fn attention_maps_and_alignments_from_the_cli() {
+    let tmp = tempfile::tempdir().unwrap();
+    let quick = quick();
+    let train = |name: &str, extra: &[&str]| -> String {
+        let dir = tmp.path().join(name);
+        let dir_s = dir.to_str().unwrap().to_string();
+        let mut args = vec![
+            "train",
+            "--config",
+            &quick,
+            "--device",
+            "flex",
+            "--artifact-dir",
+            &dir_s,
+        ];
+        args.extend_from_slice(extra);
+        let out = transduce(&args, None);
+        assert!(out.status.success(), "{name}: {}", text(&out.stderr));
+        dir_s
+    };
+    let transformer = train("transformer", &[]);
+    let luong = train(
+        "luong",
+        &["--arch", "luong", "--d-hidden", "16", "--d-embedding", "8"],
+    );
+    let seq2seq = train(
+        "seq2seq",
+        &[
+            "--arch",
+            "seq2seq",
+            "--d-hidden",
+            "16",
+            "--d-embedding",
+            "8",
+        ],
+    );
+    let attention = |dir: &str, out: &Path, extra: &[&str]| {
+        let out_s = out.to_str().unwrap();
+        let mut args = vec![
+            "attention",
+            "--artifact-dir",
+            dir,
+            "--device",
+            "flex",
+            "--text",
+            "1234",
+            "--out",
+            out_s,
+        ];
+        args.extend_from_slice(extra);
+        transduce(&args, None)
+    };
+    let png_size = |path: &Path| -> (u32, u32) {
+        let bytes = std::fs::read(path).unwrap();
+        assert_eq!(&bytes[..8], b"\x89PNG\r\n\x1a\n");
+        let be = |at: usize| u32::from_be_bytes(bytes[at..at + 4].try_into().unwrap());
+        (be(16), be(20))
+    };
+
+    // One map: 4 source tokens across, the output and <eos> down.
+    let one = tmp.path().join("one.png");
+    let out = attention(&transformer, &one, &[]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let translation = text(&out.stdout).trim().to_string();
+    assert!(
+        text(&out.stderr).contains("4 source and"),
+        "{}",
+        text(&out.stderr)
+    );
+    let (w, h) = png_size(&one);
+    assert!(
+        w >= 4 * 22 && h >= (translation.chars().count() as u32 + 1) * 22,
+        "{w}x{h}"
+    );
+    // A grid of every head (2) for three attentions is wider and taller; one head, and SVG.
+    let grid = tmp.path().join("grid.png");
+    assert!(
+        attention(&transformer, &grid, &["--grid", "--layer", "1"])
+            .status
+            .success()
+    );
+    let (gw, gh) = png_size(&grid);
+    assert!(gw > w && gh > 2 * h, "{gw}x{gh} vs {w}x{h}");
+    let svg = tmp.path().join("head.svg");
+    assert!(
+        attention(&transformer, &svg, &["--head", "2"])
+            .status
+            .success()
+    );
+    assert!(std::fs::read_to_string(&svg).unwrap().starts_with("<svg"));
+    assert_fails_with(
+        &attention(&transformer, &one, &["--layer", "5"]),
+        "layer 5 does not exist",
+    );
+    assert_fails_with(
+        &attention(&transformer, &one, &["--head", "1", "--grid"]),
+        "cannot be used with",
+    );
+    // Recurrent attention: one map, no layers; seq2seq: none.
+    let luong_map = tmp.path().join("luong.png");
+    assert!(attention(&luong, &luong_map, &[]).status.success());
+    assert!(png_size(&luong_map).0 >= 4 * 22);
+    assert_fails_with(
+        &attention(&luong, &luong_map, &["--layer", "1"]),
+        "layers and heads are the Transformer's",
+    );
+    assert_fails_with(
+        &attention(&seq2seq, &tmp.path().join("s.png"), &[]),
+        "has no attention",
+    );
+    assert!(!tmp.path().join("s.png").exists());
+
+    // --show-alignment: each output token, then the source token it looked at most.
+    for dir in [&transformer, &luong] {
+        let args = [
+            "translate",
+            "--artifact-dir",
+            dir.as_str(),
+            "--device",
+            "flex",
+            "--show-alignment",
+        ];
+        let out = transduce(&args, Some(b"1234\n\n567\n"));
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        let stdout = text(&out.stdout);
+        let lines: Vec<&str> = stdout.lines().collect();
+        assert_eq!(lines.len(), 3, "{stdout}");
+        assert_eq!(lines[1], "\t");
+        for (line, source) in [(lines[0], "1234"), (lines[2], "567")] {
+            let (translation, alignment) = line.split_once('\t').unwrap();
+            let pairs: Vec<(&str, &str)> = alignment
+                .split(' ')
+                .filter(|p| !p.is_empty())
+                .map(|p| p.split_once('→').unwrap())
+                .collect();
+            assert_eq!(pairs.len(), translation.chars().count(), "{line}");
+            for ((out_tok, src_tok), c) in pairs.iter().zip(translation.chars()) {
+                assert_eq!(*out_tok, c.to_string());
+                assert!(source.contains(src_tok), "{line}");
+            }
+        }
+    }
+    let args = [
+        "translate",
+        "--artifact-dir",
+        seq2seq.as_str(),
+        "--device",
+        "flex",
+        "--show-alignment",
+    ];
+    assert_fails_with(&transduce(&args, Some(b"12\n")), "seq2seq");
+}

@@ -10,6 +10,7 @@
 
 use burn::prelude::*;
 use transduce_data::pad_ids;
+use transduce_decode::Hypothesis;
 use transduce_nn::Model;
 use transduce_nn::special::SOS;
 
@@ -187,6 +188,40 @@ pub fn attention_maps(
         output,
         grid,
     })
+}
+
+/// For each output token of `hypothesis` (decoded from `source` ids by `translator`), the source
+/// token it attended to most: `(output token, source token)` pairs, vocabulary items with spaces
+/// shown as `▁`. The Transformer's attention is its last layer's, averaged over the heads.
+///
+/// # Errors
+/// If the model has no attention (Seq2Seq).
+pub fn alignment(
+    translator: &Translator,
+    source: &[usize],
+    hypothesis: &Hypothesis,
+) -> Result<Vec<(String, String)>, TrainError> {
+    if let Model::Seq2seq(_) = translator.model {
+        return Err(TrainError::Input(
+            "seq2seq (Sutskever et al. 2014) has no attention to align with".into(),
+        ));
+    }
+    let codec = &translator.codec;
+    let shown = |token: &str| token.replace(' ', "▁");
+    Ok(hypothesis
+        .tokens
+        .iter()
+        .zip(&hypothesis.attention)
+        .map(|(&t, weights)| {
+            let most = weights
+                .iter()
+                .enumerate()
+                .max_by(|a, b| a.1.total_cmp(b.1))
+                .map_or(0, |(i, _)| i);
+            let src = source.get(most).map_or("", |&id| codec.src_vocab.token(id));
+            (shown(codec.tgt_vocab.token(t)), shown(src))
+        })
+        .collect())
 }
 
 /// `[1, heads, rows, columns]` weights as one `[rows][columns]` matrix per head.
