@@ -37,7 +37,7 @@ use transduce_train::Seq2SeqTrainee;
 use transduce_train::optim::FusedAdamConfig;
 
 /// The workloads, by name.
-pub const WORKLOADS: &[&str] = &["w1", "w2", "gru", "bahdanau", "big", "peak"];
+pub const WORKLOADS: &[&str] = &["w1", "w2", "gru", "bahdanau", "big", "peak", "decode"];
 
 const VOCAB: usize = 8000;
 
@@ -129,6 +129,7 @@ impl Workload {
                 (24, 48),
             ),
             "peak" => bail!("`peak` is a matmul, not a model: use bench::peak_gflops"),
+            "decode" => bail!("`decode` is a sweep of W1's decoding: use bench::decode_sweep"),
             other => bail!("unknown workload {other:?}; expected one of {WORKLOADS:?}"),
         };
         Ok(Workload {
@@ -387,6 +388,94 @@ pub fn run(
     }
 }
 
+/// Decoding speed of W1's Transformer (its initial weights) at one output length, a batch of 8
+/// sources of 12–24 tokens, every search decoding exactly `out_len` steps (`bench --workload
+/// decode`).
+#[derive(Clone, Debug, Serialize)]
+pub struct DecodeReport {
+    /// `"decode"`.
+    pub workload: String,
+    /// The device.
+    pub device: String,
+    /// Sentences decoded together.
+    pub batch_size: usize,
+    /// Tokens decoded per sentence.
+    pub out_len: usize,
+    /// Seconds of greedy decoding with the key/value cache.
+    pub greedy_s: f64,
+    /// Tokens per second of cached greedy decoding.
+    pub greedy_tokens_per_s: f64,
+    /// Seconds of greedy decoding that runs the decoder over the whole prefix at every step.
+    pub greedy_uncached_s: f64,
+    /// Tokens per second of uncached greedy decoding.
+    pub greedy_uncached_tokens_per_s: f64,
+    /// `greedy_uncached_s / greedy_s`: how much the cache saves.
+    pub cache_speedup: f64,
+    /// Seconds of cached beam search of width 4.
+    pub beam4_s: f64,
+    /// Tokens per second of beam search of width 4 (one per sentence and step).
+    pub beam4_tokens_per_s: f64,
+    /// Seconds of cached beam search of width 8.
+    pub beam8_s: f64,
+    /// Tokens per second of beam search of width 8.
+    pub beam8_tokens_per_s: f64,
+}
+
+/// [`DecodeReport`]s of W1's Transformer on `device` at each of `lengths`.
+pub fn decode_sweep(device: &Device, device_name: &str, lengths: &[usize]) -> Vec<DecodeReport> {
+    let mut w = Workload::named("w1").expect("w1 is a workload");
+    w.batch_size = 8;
+    let (trainee, _) = trainer(&w, &device.clone().autodiff());
+    let model = trainee.model.valid();
+    let Model::Transformer(transformer) = &model else {
+        unreachable!("w1 is a Transformer")
+    };
+    let (batch, _) = random_batch(&w, 999, device);
+    // Warm-up: the first decode pays for allocations.
+    greedy_fixed(&model, &batch, 4);
+    lengths
+        .iter()
+        .map(|&out_len| {
+            let beam = |width: usize| {
+                time(|| {
+                    let config = BeamConfig {
+                        min_len: out_len,
+                        ..BeamConfig::new(width, out_len)
+                    };
+                    beam_search_with_limits(
+                        &model,
+                        batch.src.clone(),
+                        batch.src_mask_pad.clone(),
+                        &config,
+                        &vec![out_len; w.batch_size],
+                    );
+                })
+            };
+            let greedy_s = time(|| {
+                greedy_fixed(&model, &batch, out_len);
+            });
+            let greedy_uncached_s = time(|| greedy_uncached(transformer, &batch, out_len));
+            let (beam4_s, beam8_s) = (beam(4), beam(8));
+            let tokens = (w.batch_size * out_len) as f64;
+            DecodeReport {
+                workload: "decode".into(),
+                device: device_name.to_string(),
+                batch_size: w.batch_size,
+                out_len,
+                greedy_s,
+                greedy_tokens_per_s: tokens / greedy_s,
+                greedy_uncached_s,
+                greedy_uncached_tokens_per_s: tokens / greedy_uncached_s,
+                cache_speedup: greedy_uncached_s / greedy_s,
+                beam4_s,
+                beam4_tokens_per_s: tokens / beam4_s,
+                beam8_s,
+                beam8_tokens_per_s: tokens / beam8_s,
+            }
+        })
+        .collect()
+}
+
 fn time(f: impl FnOnce()) -> f64 {
     let started = Instant::now();
     f();
@@ -449,6 +538,38 @@ mod tests {
         // Encoder layer 1.227, decoder layer 1.709, projection 3.277 GFLOP forward; times 3: 36.26.
         let expected = 3.0 * (3.0 * 1.226834 + 3.0 * 1.709474 + 3.2768);
         assert!((gflop - expected).abs() < 0.01, "{gflop} vs {expected}");
+    }
+
+    #[test]
+    fn the_decode_sweep_reports_each_length_consistently() {
+        let reports = decode_sweep(&Device::flex(), "flex", &[2, 3]);
+        assert_eq!(reports.len(), 2);
+        for (r, len) in reports.iter().zip([2, 3]) {
+            assert_eq!(
+                (r.workload.as_str(), r.batch_size, r.out_len),
+                ("decode", 8, len)
+            );
+            let tokens = (8 * len) as f64;
+            for (s, per_s) in [
+                (r.greedy_s, r.greedy_tokens_per_s),
+                (r.greedy_uncached_s, r.greedy_uncached_tokens_per_s),
+                (r.beam4_s, r.beam4_tokens_per_s),
+                (r.beam8_s, r.beam8_tokens_per_s),
+            ] {
+                assert!(s > 0.0 && (per_s - tokens / s).abs() < 1e-6 * per_s);
+            }
+            assert!((r.cache_speedup - r.greedy_uncached_s / r.greedy_s).abs() < 1e-9);
+        }
+        let json = serde_json::to_value(&reports[0]).unwrap();
+        for key in [
+            "greedy_s",
+            "greedy_uncached_s",
+            "cache_speedup",
+            "beam4_s",
+            "beam8_s",
+        ] {
+            assert!(json[key].is_number(), "{key}");
+        }
     }
 
     #[test]

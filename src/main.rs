@@ -70,13 +70,37 @@ fn run_bench(args: BenchArgs) -> anyhow::Result<()> {
         .workload
         .iter()
         .map(|name| match name.as_str() {
-            "peak" => Ok(None),
-            name => Workload::named(name).map(Some),
+            "peak" | "decode" => Ok((name.clone(), None)),
+            name => Workload::named(name).map(|w| (name.to_string(), Some(w))),
         })
         .collect::<anyhow::Result<Vec<_>>>()?;
     let device = args.device.device().map_err(anyhow::Error::msg)?;
     let name = args.device.to_string();
-    for w in &workloads {
+    for (workload, w) in &workloads {
+        if workload == "decode" {
+            for r in transduce::bench::decode_sweep(&device, &name, &[16, 64, 256]) {
+                if args.json {
+                    println!("{}", serde_json::to_string(&r)?);
+                } else {
+                    println!(
+                        "decode on {}: {} x {} tokens | greedy {:.3}s ({:.0} tokens/s), without cache {:.3}s ({:.0} tokens/s, {:.1}x slower) | beam 4 {:.3}s ({:.0} tokens/s) | beam 8 {:.3}s ({:.0} tokens/s)",
+                        r.device,
+                        r.batch_size,
+                        r.out_len,
+                        r.greedy_s,
+                        r.greedy_tokens_per_s,
+                        r.greedy_uncached_s,
+                        r.greedy_uncached_tokens_per_s,
+                        r.cache_speedup,
+                        r.beam4_s,
+                        r.beam4_tokens_per_s,
+                        r.beam8_s,
+                        r.beam8_tokens_per_s
+                    );
+                }
+            }
+            continue;
+        }
         let Some(w) = w else {
             let gflops = transduce::bench::peak_gflops(&device);
             if args.json {
