@@ -309,6 +309,75 @@ mod batching_tests {
         }
     }
 
+    /// Beam search of width 1 is greedy search: the same tokens and scores for 100 sources of
+    /// 1 to 12 tokens, decoded in batches of 25.
+    fn assert_width_one_is_greedy<M: Seq2Seq>(name: &str, model: &M) {
+        let dev = Device::flex();
+        let sources: Vec<Vec<i64>> = (0..100u64)
+            .map(|i| {
+                let mut x = i.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+                let mut next = move || {
+                    x ^= x << 13;
+                    x ^= x >> 7;
+                    x ^= x << 17;
+                    x
+                };
+                let len = 1 + (next() % 12) as usize;
+                (0..len).map(|_| 4 + (next() % 9) as i64).collect()
+            })
+            .collect();
+        for (chunk_index, chunk) in sources.chunks(25).enumerate() {
+            let limits: Vec<usize> = chunk.iter().map(|r| 2 * r.len() + 3).collect();
+            let (src, mask) = pad(chunk, &dev);
+            let greedy = greedy_with_limits(model, src.clone(), mask.clone(), &limits);
+            let beam = beam_search_nbest(model, src, mask, &BeamConfig::new(1, 30), &limits);
+            for (i, (g, b)) in greedy.iter().zip(&beam).enumerate() {
+                let b = &b[0];
+                let at = chunk_index * 25 + i;
+                assert_eq!(g.tokens, b.tokens, "{name}: source {at}");
+                assert!((g.score - b.score).abs() < 1e-4, "{name}: source {at}");
+            }
+        }
+    }
+
+    #[test]
+    fn beam_width_one_equals_greedy_for_every_architecture() {
+        let dev = Device::flex();
+        let (v_src, v_tgt) = (13, 11);
+        for cell in [CellKind::Rnn, CellKind::Gru, CellKind::Lstm] {
+            let model = RnnSeq2SeqConfig::new(v_src, v_tgt)
+                .with_cell(cell)
+                .with_d_embedding(6)
+                .with_d_hidden(8)
+                .with_dropout(0.0)
+                .init(&dev);
+            assert_width_one_is_greedy(&format!("seq2seq {cell:?}"), &model);
+        }
+        for score in [Score::Dot, Score::General, Score::Concat] {
+            let model = LuongConfig::new(v_src, v_tgt)
+                .with_score(score)
+                .with_d_embedding(6)
+                .with_d_hidden(8)
+                .with_dropout(0.0)
+                .init(&dev);
+            assert_width_one_is_greedy(&format!("luong {score:?}"), &model);
+        }
+        let model = BahdanauConfig::new(v_src, v_tgt)
+            .with_d_embedding(6)
+            .with_d_hidden(8)
+            .with_dropout(0.0)
+            .init(&dev);
+        assert_width_one_is_greedy("bahdanau", &model);
+        let model = TransformerConfig::new(v_src, v_tgt)
+            .with_d_model(16)
+            .with_d_ff(32)
+            .with_n_heads(2)
+            .with_dropout(0.0)
+            .with_embedding_dropout(0.0)
+            .init(&dev);
+        assert_width_one_is_greedy("transformer", &model);
+    }
+
     #[test]
     fn batched_decoding_equals_one_sentence_at_a_time_for_every_architecture() {
         let dev = Device::flex();

@@ -34,9 +34,9 @@ pub struct MapRequest {
 pub struct AttentionMaps {
     /// The translation.
     pub translation: String,
-    /// Source tokens (the model's vocabulary items).
+    /// Source tokens (the model's vocabulary items, spaces shown as `▁`).
     pub source: Vec<String>,
-    /// Output tokens, then `<eos>`.
+    /// Output tokens (likewise), then `<eos>`.
     pub output: Vec<String>,
     /// Rows of maps.
     pub grid: Vec<Vec<Heatmap>>,
@@ -69,12 +69,12 @@ pub fn attention_maps(
     let codec = &translator.codec;
     let source: Vec<String> = ids
         .iter()
-        .map(|&i| codec.src_vocab.token(i).to_string())
+        .map(|&i| shown(codec.src_vocab.token(i)))
         .collect();
     let mut output: Vec<String> = hyp
         .tokens
         .iter()
-        .map(|&i| codec.tgt_vocab.token(i).to_string())
+        .map(|&i| shown(codec.tgt_vocab.token(i)))
         .collect();
     output.push("<eos>".into());
     let translation = codec.decode_tgt(&hyp.tokens);
@@ -207,7 +207,6 @@ pub fn alignment(
         ));
     }
     let codec = &translator.codec;
-    let shown = |token: &str| token.replace(' ', "▁");
     Ok(hypothesis
         .tokens
         .iter()
@@ -222,6 +221,11 @@ pub fn alignment(
             (shown(codec.tgt_vocab.token(t)), shown(src))
         })
         .collect())
+}
+
+/// A vocabulary item as labels show it: spaces as `▁`, so that a space token stays visible.
+fn shown(token: &str) -> String {
+    token.replace(' ', "▁")
 }
 
 /// `[1, heads, rows, columns]` weights as one `[rows][columns]` matrix per head.
