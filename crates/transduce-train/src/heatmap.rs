@@ -135,6 +135,15 @@ pub fn draw(path: &Path, grid: &[Vec<Heatmap>]) -> Result<(), TrainError> {
     for map in grid.iter().flatten() {
         map.check()?;
     }
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty())
+        && !dir.is_dir()
+    {
+        return Err(TrainError::Input(format!(
+            "{}: cannot write: {} is not a directory",
+            path.display(),
+            dir.display()
+        )));
+    }
     FONT.call_once(|| {
         let font: &'static [u8] = include_bytes!("../../../assets/fonts/DejaVuSans.ttf");
         register_font("sans-serif", FontStyle::Normal, font).ok();
@@ -356,5 +365,8 @@ mod tests {
         let err = draw(&dir.path().join("x.png"), &[vec![map]]).unwrap_err();
         assert!(err.to_string().contains("heatmap 'crafted'"), "{err}");
         assert!(!dir.path().join("x.png").exists());
+        let missing = dir.path().join("no/such/dir/x.png");
+        let err = draw(&missing, &[vec![crafted(1, 1, (0, 0))]]).unwrap_err();
+        assert!(err.to_string().contains("is not a directory"), "{err}");
     }
 }
