@@ -7,11 +7,11 @@ use anyhow::bail;
 use clap::{Parser, Subcommand, ValueEnum};
 use transduce_data::{DataConfig, Direction, Lang, Task, TokenizerKind};
 use transduce_decode::LengthPenalty;
+use transduce_infer::LengthLimit;
+use transduce_infer::artifact::RunConfig;
+use transduce_infer::config::Schedule;
+use transduce_infer::score::BleuTokenize;
 use transduce_nn::{CellKind, ModelConfig, Positions, Score};
-use transduce_train::LengthLimit;
-use transduce_train::artifact::RunConfig;
-use transduce_train::config::Schedule;
-use transduce_train::score::BleuTokenize;
 
 use crate::device::{DeviceList, DeviceSpec};
 

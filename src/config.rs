@@ -8,9 +8,9 @@ use std::path::Path;
 use anyhow::{Context, bail};
 use serde_json::Value;
 use transduce_data::DataConfig;
+use transduce_infer::TrainingConfig;
+use transduce_infer::artifact::RunConfig;
 use transduce_nn::{BahdanauConfig, LuongConfig, ModelConfig, RnnSeq2SeqConfig, TransformerConfig};
-use transduce_train::TrainingConfig;
-use transduce_train::artifact::RunConfig;
 
 /// The architectures `--arch` accepts.
 pub const ARCHS: &[&str] = &["seq2seq", "luong", "bahdanau", "transformer"];

@@ -5,7 +5,8 @@
 //! - [`nn`]: model definitions and the [`nn::Seq2Seq`] trait;
 //! - [`data`]: tokenizers, vocabularies, corpora, built-in tasks, batching;
 //! - [`decode`]: greedy search with attention capture;
-//! - [`train`]: burn-train integration and artifact directories;
+//! - [`infer`]: artifact directories, translation, attention maps, BLEU and chrF (no training);
+//! - [`train`]: burn-train integration;
 //! - [`device`]: the run-time choice of backend.
 
 pub mod allocator;
@@ -19,5 +20,6 @@ pub mod threads;
 
 pub use transduce_data as data;
 pub use transduce_decode as decode;
+pub use transduce_infer as infer;
 pub use transduce_nn as nn;
 pub use transduce_train as train;

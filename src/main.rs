@@ -15,9 +15,10 @@ use transduce::config::{read_config_file, resolve};
 use transduce::device::DeviceSpec;
 use transduce::progress::Progress;
 use transduce_data::{BatchPlan, padding_fraction};
-use transduce_train::artifact::Artifact;
-use transduce_train::score::{bleu_signature, chrf_signature, corpus_bleu_with, corpus_chrf_with};
-use transduce_train::{Dashboard, TrainReport, Translator, resume, train_on_devices};
+use transduce_infer::Translator;
+use transduce_infer::artifact::Artifact;
+use transduce_infer::score::{bleu_signature, chrf_signature, corpus_bleu_with, corpus_chrf_with};
+use transduce_train::{Dashboard, TrainReport, resume, train_on_devices};
 
 fn main() -> anyhow::Result<()> {
     transduce::allocator::tune();
@@ -454,12 +455,12 @@ fn open(
 
 fn run_attention(args: AttentionArgs) -> anyhow::Result<()> {
     let (_, translator) = open(&args.artifact_dir, &args.device, 1, args.beam, &args.search)?;
-    let request = transduce_train::inspect::MapRequest {
+    let request = transduce_infer::inspect::MapRequest {
         layer: args.layer,
         head: args.head,
         grid: args.grid,
     };
-    let maps = transduce_train::inspect::attention_maps(&translator, &args.text, &request)?;
+    let maps = transduce_infer::inspect::attention_maps(&translator, &args.text, &request)?;
     transduce_train::heatmap::draw(&args.out, &maps.grid)?;
     let (width, height) = transduce_train::heatmap::picture_size(&maps.grid);
     println!("{}", maps.translation);
@@ -527,7 +528,7 @@ fn run_translate(args: TranslateArgs) -> anyhow::Result<()> {
         if !args.show_alignment {
             return Ok(String::new());
         }
-        let pairs = transduce_train::inspect::alignment(&translator, source, h)?;
+        let pairs = transduce_infer::inspect::alignment(&translator, source, h)?;
         let pairs: Vec<String> = pairs.iter().map(|(t, s)| format!("{t}→{s}")).collect();
         Ok(format!("\t{}", pairs.join(" ")))
     };

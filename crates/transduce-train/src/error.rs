@@ -22,6 +22,9 @@ pub enum TrainError {
     /// Input that the model cannot take.
     #[error("{0}")]
     Input(String),
+    /// Reading an artifact, translating or scoring.
+    #[error(transparent)]
+    Infer(#[from] transduce_infer::InferError),
     /// The learner stopped with an error.
     #[error("training failed: {0}")]
     Training(String),

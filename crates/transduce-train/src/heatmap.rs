@@ -24,6 +24,7 @@ use plotters::style::text_anchor::{HPos, Pos, VPos};
 use plotters::style::{FontStyle, FontTransform, register_font};
 
 use crate::TrainError;
+pub use transduce_infer::inspect::Heatmap;
 
 static FONT: Once = Once::new();
 
@@ -35,19 +36,6 @@ pub const TITLE: u32 = 28;
 pub const MARGIN: u32 = 12;
 /// Labels longer than this many characters are cut (with `…`).
 const LABEL_CHARS: usize = 24;
-
-/// One map: `weights[r][c]` is how much output position `r` attends to position `c`.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Heatmap {
-    /// Drawn above the map.
-    pub title: String,
-    /// One label per row (the attending positions), top to bottom.
-    pub rows: Vec<String>,
-    /// One label per column (the attended positions), left to right.
-    pub columns: Vec<String>,
-    /// `[rows][columns]`, each in [0, 1] (values outside are clamped).
-    pub weights: Vec<Vec<f32>>,
-}
 
 /// Where a map's parts lie, in pixels from its top-left corner.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -62,43 +50,41 @@ pub struct Layout {
     pub height: u32,
 }
 
-impl Heatmap {
-    /// The map's layout (see the module documentation).
-    pub fn layout(&self) -> Layout {
-        let longest = |labels: &[String]| {
-            labels
-                .iter()
-                .map(|l| l.chars().count().min(LABEL_CHARS) as u32)
-                .max()
-                .unwrap_or(0)
-        };
-        let left = 12 + 8 * longest(&self.rows);
-        let top = TITLE + 12 + 8 * longest(&self.columns);
-        let title = 16 + 9 * self.title.chars().count() as u32;
-        Layout {
-            left,
-            top,
-            width: (left + self.columns.len() as u32 * CELL + MARGIN).max(title),
-            height: top + self.rows.len() as u32 * CELL + MARGIN,
-        }
+/// A map's layout (see the module documentation).
+pub fn layout(map: &Heatmap) -> Layout {
+    let longest = |labels: &[String]| {
+        labels
+            .iter()
+            .map(|l| l.chars().count().min(LABEL_CHARS) as u32)
+            .max()
+            .unwrap_or(0)
+    };
+    let left = 12 + 8 * longest(&map.rows);
+    let top = TITLE + 12 + 8 * longest(&map.columns);
+    let title = 16 + 9 * map.title.chars().count() as u32;
+    Layout {
+        left,
+        top,
+        width: (left + map.columns.len() as u32 * CELL + MARGIN).max(title),
+        height: top + map.rows.len() as u32 * CELL + MARGIN,
     }
+}
 
-    /// Checks that the weights have one row per row label and one value per column label.
-    fn check(&self) -> Result<(), TrainError> {
-        let bad = self.weights.len() != self.rows.len()
-            || self.weights.iter().any(|r| r.len() != self.columns.len());
-        if bad || self.rows.is_empty() || self.columns.is_empty() {
-            return Err(TrainError::Input(format!(
-                "heatmap '{}': {} rows and {} columns of labels do not fit weights of {} rows ({:?} columns)",
-                self.title,
-                self.rows.len(),
-                self.columns.len(),
-                self.weights.len(),
-                self.weights.iter().map(Vec::len).collect::<Vec<_>>()
-            )));
-        }
-        Ok(())
+/// Checks that the weights have one row per row label and one value per column label.
+fn check(map: &Heatmap) -> Result<(), TrainError> {
+    let bad = map.weights.len() != map.rows.len()
+        || map.weights.iter().any(|r| r.len() != map.columns.len());
+    if bad || map.rows.is_empty() || map.columns.is_empty() {
+        return Err(TrainError::Input(format!(
+            "heatmap '{}': {} rows and {} columns of labels do not fit weights of {} rows ({:?} columns)",
+            map.title,
+            map.rows.len(),
+            map.columns.len(),
+            map.weights.len(),
+            map.weights.iter().map(Vec::len).collect::<Vec<_>>()
+        )));
     }
+    Ok(())
 }
 
 /// The colour of a weight: white at 0, `rgb(8, 48, 107)` at 1, linear in between.
@@ -117,12 +103,12 @@ pub fn colour(weight: f32) -> RGBColor {
 pub fn picture_size(grid: &[Vec<Heatmap>]) -> (u32, u32) {
     let width = grid
         .iter()
-        .map(|row| row.iter().map(|m| m.layout().width).sum::<u32>())
+        .map(|row| row.iter().map(|m| layout(m).width).sum::<u32>())
         .max()
         .unwrap_or(0);
     let height = grid
         .iter()
-        .map(|row| row.iter().map(|m| m.layout().height).max().unwrap_or(0))
+        .map(|row| row.iter().map(|m| layout(m).height).max().unwrap_or(0))
         .sum();
     (width, height)
 }
@@ -133,7 +119,7 @@ pub fn draw(path: &Path, grid: &[Vec<Heatmap>]) -> Result<(), TrainError> {
         return Err(TrainError::Input("no attention map to draw".into()));
     }
     for map in grid.iter().flatten() {
-        map.check()?;
+        check(map)?;
     }
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty())
         && !dir.is_dir()
@@ -188,9 +174,9 @@ where
         let mut x = 0;
         for map in row {
             paint_map(&root, map, (x as i32, y as i32))?;
-            x += map.layout().width;
+            x += layout(map).width;
         }
-        y += row.iter().map(|m| m.layout().height).max().unwrap_or(0);
+        y += row.iter().map(|m| layout(m).height).max().unwrap_or(0);
     }
     root.present()?;
     Ok(())
@@ -205,7 +191,7 @@ fn paint_map<DB: DrawingBackend>(
 where
     DB::ErrorType: 'static,
 {
-    let layout = map.layout();
+    let layout = layout(map);
     let (x0, y0) = (origin.0 + layout.left as i32, origin.1 + layout.top as i32);
     let cell = CELL as i32;
     let label = |text: &str| -> String {
@@ -292,8 +278,8 @@ mod tests {
             img.dimensions(),
             (left + 5 * CELL + MARGIN, top + 3 * CELL + MARGIN)
         );
-        assert_eq!(map.layout().left, left);
-        assert_eq!(map.layout().top, top);
+        assert_eq!(layout(&map).left, left);
+        assert_eq!(layout(&map).top, top);
         let centre = |r: u32, c: u32| (left + c * CELL + CELL / 2, top + r * CELL + CELL / 2);
         let (x, y) = centre(1, 3);
         assert_eq!(pixel(&img, x, y), [8, 48, 107]);
@@ -325,9 +311,9 @@ mod tests {
             vec![crafted(4, 1, (3, 0))],
         ];
         let (a, b, c) = (
-            grid[0][0].layout(),
-            grid[0][1].layout(),
-            grid[1][0].layout(),
+            layout(&grid[0][0]),
+            layout(&grid[0][1]),
+            layout(&grid[1][0]),
         );
         assert_eq!(
             picture_size(&grid),

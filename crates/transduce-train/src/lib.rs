@@ -1,24 +1,21 @@
 //! Training transduce models with burn-train's learner, and the artifact directory that a run
 //! leaves behind for `translate` and `eval`.
 
-pub mod artifact;
 pub mod checkpoint;
-pub mod config;
 pub mod error;
-pub mod evaluate;
 pub mod heatmap;
-pub mod inspect;
 pub mod metrics;
 pub mod optim;
 pub mod plot;
 pub mod renderer;
-pub mod score;
 pub mod step;
 pub mod train;
 
-pub use artifact::Artifact;
-pub use config::TrainingConfig;
+// Reading artifacts, translating and scoring live in `transduce-infer`; these paths stay.
 pub use error::TrainError;
-pub use evaluate::{EvalReport, LengthLimit, Translator};
 pub use step::Seq2SeqTrainee;
 pub use train::{Dashboard, TrainReport, resume, train, train_on_devices};
+pub use transduce_infer::{
+    Artifact, EvalReport, LengthLimit, TrainingConfig, Translator, artifact, config, evaluate,
+    inspect, score,
+};

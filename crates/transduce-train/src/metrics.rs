@@ -144,7 +144,7 @@ impl Metric for TranslationMetric {
         // Exactly as `eval` scores: detokenised hypotheses against the reference text.
         for (hyp, reference) in item.hypotheses.iter().zip(&item.references) {
             let h = self.codec.decode_tgt(hyp);
-            self.bleu = self.bleu.add(bleu_stats(&h, &[reference], self.tokenize));
+            self.bleu = self.bleu + bleu_stats(&h, &[reference], self.tokenize);
             self.chrf = add_chrf(
                 std::mem::take(&mut self.chrf),
                 chrf_stats(&h, &[reference], 0),

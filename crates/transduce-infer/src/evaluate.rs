@@ -9,7 +9,7 @@ use transduce_decode::{
 use transduce_nn::Seq2Seq;
 use transduce_nn::special::UNK;
 
-use crate::TrainError;
+use crate::InferError;
 use crate::artifact::RunConfig;
 use crate::score::{BleuTokenize, bleu_signature, corpus_bleu_with, corpus_chrf};
 use transduce_nn::Model;
@@ -170,7 +170,7 @@ impl Translator {
     ///
     /// Sentences are decoded in batches of similar length. A source longer than the model's
     /// position table (learned positions) is an error naming its index (1-based).
-    pub fn translate(&self, sources: &[String]) -> Result<Vec<String>, TrainError> {
+    pub fn translate(&self, sources: &[String]) -> Result<Vec<String>, InferError> {
         self.translate_with(sources, &mut |_| {})
     }
 
@@ -180,7 +180,7 @@ impl Translator {
         &self,
         sources: &[String],
         progress: &mut dyn FnMut(usize),
-    ) -> Result<Vec<String>, TrainError> {
+    ) -> Result<Vec<String>, InferError> {
         let (ids, _) = self.encode(sources);
         self.translate_ids(&ids, progress)
     }
@@ -190,7 +190,7 @@ impl Translator {
         &self,
         ids: &[Vec<usize>],
         progress: &mut dyn FnMut(usize),
-    ) -> Result<Vec<String>, TrainError> {
+    ) -> Result<Vec<String>, InferError> {
         Ok(self
             .decode_with(ids, progress)?
             .into_iter()
@@ -200,7 +200,7 @@ impl Translator {
 
     /// Hypotheses for id sequences, in order (`None` for empty ones): greedy, or beam search
     /// when `beam_width > 1`.
-    pub fn decode(&self, sources: &[Vec<usize>]) -> Result<Vec<Option<Hypothesis>>, TrainError> {
+    pub fn decode(&self, sources: &[Vec<usize>]) -> Result<Vec<Option<Hypothesis>>, InferError> {
         self.decode_with(sources, &mut |_| {})
     }
 
@@ -209,7 +209,7 @@ impl Translator {
         &self,
         sources: &[Vec<usize>],
         progress: &mut dyn FnMut(usize),
-    ) -> Result<Vec<Option<Hypothesis>>, TrainError> {
+    ) -> Result<Vec<Option<Hypothesis>>, InferError> {
         Ok(self
             .decode_nbest_with(sources, 1, progress)?
             .into_iter()
@@ -226,9 +226,9 @@ impl Translator {
         sources: &[Vec<usize>],
         nbest: usize,
         progress: &mut dyn FnMut(usize),
-    ) -> Result<Vec<Vec<Hypothesis>>, TrainError> {
+    ) -> Result<Vec<Vec<Hypothesis>>, InferError> {
         if nbest == 0 || nbest > self.beam_width.max(1) {
-            return Err(TrainError::Input(format!(
+            return Err(InferError::Input(format!(
                 "{nbest} hypotheses per sentence need a beam of at least {nbest} (the beam is {}), and at least 1",
                 self.beam_width
             )));
@@ -237,7 +237,7 @@ impl Translator {
         if let Some(max_len) = limit
             && let Some(i) = sources.iter().position(|s| s.len() > max_len)
         {
-            return Err(TrainError::Input(format!(
+            return Err(InferError::Input(format!(
                 "sentence {} has {} tokens, more than the {max_len} positions the model was built for (max_len)",
                 i + 1,
                 sources[i].len()
@@ -283,7 +283,7 @@ impl Translator {
     ///
     /// `pairs` must be oriented and normalised as training saw them (the artifact's
     /// `test.tsv` is; apply [`Normalization::pair`] to pairs read from elsewhere).
-    pub fn evaluate(&self, pairs: &[Pair]) -> Result<(EvalReport, Vec<String>), TrainError> {
+    pub fn evaluate(&self, pairs: &[Pair]) -> Result<(EvalReport, Vec<String>), InferError> {
         self.evaluate_with(pairs, &mut |_| {})
     }
 
@@ -292,7 +292,7 @@ impl Translator {
         &self,
         pairs: &[Pair],
         progress: &mut dyn FnMut(usize),
-    ) -> Result<(EvalReport, Vec<String>), TrainError> {
+    ) -> Result<(EvalReport, Vec<String>), InferError> {
         let sources: Vec<String> = pairs.iter().map(|p| p.src.clone()).collect();
         let (ids, unknown) = self.encode(&sources);
         let hyps = self.translate_ids(&ids, progress)?;

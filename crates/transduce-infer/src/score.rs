@@ -156,7 +156,7 @@ pub fn tokenize_13a(line: &str) -> String {
 
 /// Sufficient statistics of BLEU for one sentence or a corpus.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub(crate) struct BleuStats {
+pub struct BleuStats {
     sys_len: usize,
     ref_len: usize,
     correct: [usize; MAX_NGRAM],
@@ -179,11 +179,7 @@ fn kept<R: AsRef<str>>(refs: &[R]) -> Vec<&str> {
 }
 
 /// BLEU statistics of one hypothesis against its references.
-pub(crate) fn bleu_stats<R: AsRef<str>>(
-    hyp: &str,
-    refs: &[R],
-    tokenize: BleuTokenize,
-) -> BleuStats {
+pub fn bleu_stats<R: AsRef<str>>(hyp: &str, refs: &[R], tokenize: BleuTokenize) -> BleuStats {
     let hyp_tokens = tokenize.tokens(hyp);
     let mut max_ref_counts: HashMap<Vec<String>, usize> = HashMap::new();
     let mut ref_len: Option<usize> = None;
@@ -212,8 +208,12 @@ pub(crate) fn bleu_stats<R: AsRef<str>>(
     }
     stats
 }
-impl BleuStats {
-    pub(crate) fn add(mut self, other: BleuStats) -> Self {
+
+impl std::ops::Add for BleuStats {
+    type Output = Self;
+
+    /// The statistics of two sets of sentences together.
+    fn add(mut self, other: BleuStats) -> Self {
         self.sys_len += other.sys_len;
         self.ref_len += other.ref_len;
         for n in 0..MAX_NGRAM {
@@ -222,9 +222,11 @@ impl BleuStats {
         }
         self
     }
+}
 
+impl BleuStats {
     /// sacreBLEU's `compute_bleu` with `smooth_method='exp'`.
-    pub(crate) fn score(&self, effective_order: bool) -> Bleu {
+    pub fn score(&self, effective_order: bool) -> Bleu {
         let bp = if self.sys_len < self.ref_len {
             if self.sys_len > 0 {
                 (1.0 - self.ref_len as f64 / self.sys_len as f64).exp()
@@ -293,7 +295,7 @@ pub fn corpus_bleu_with<H: AsRef<str>, R: AsRef<str>>(
             let refs: Vec<&str> = streams.iter().map(|s| s[i].as_ref()).collect();
             bleu_stats(hyps[i].as_ref(), &refs, tokenize)
         })
-        .fold(BleuStats::default(), BleuStats::add)
+        .fold(BleuStats::default(), std::ops::Add::add)
         .score(false)
 }
 
@@ -317,7 +319,7 @@ pub fn sentence_bleu(hyp: &str, reference: &str) -> f64 {
 
 /// chrF statistics: per order (characters 1..=6, then words 1..=word_order),
 /// `[hyp n-grams, ref n-grams, matches]`.
-pub(crate) type ChrfStats = Vec<[usize; 3]>;
+pub type ChrfStats = Vec<[usize; 3]>;
 
 fn windows<T: std::hash::Hash + Eq>(items: &[T], n: usize) -> HashMap<&[T], usize> {
     let mut counts: HashMap<&[T], usize> = HashMap::new();
@@ -378,7 +380,7 @@ fn chrf_pair_stats(hyp: &str, reference: &str, word_order: usize) -> ChrfStats {
 }
 
 /// chrF statistics of one hypothesis: those of its best-scoring reference.
-pub(crate) fn chrf_stats<R: AsRef<str>>(hyp: &str, refs: &[R], word_order: usize) -> ChrfStats {
+pub fn chrf_stats<R: AsRef<str>>(hyp: &str, refs: &[R], word_order: usize) -> ChrfStats {
     let mut best: Option<(f64, ChrfStats)> = None;
     for reference in kept(refs) {
         let stats = chrf_pair_stats(hyp, reference, word_order);
@@ -391,7 +393,8 @@ pub(crate) fn chrf_stats<R: AsRef<str>>(hyp: &str, refs: &[R], word_order: usize
         .unwrap_or_else(|| vec![[0; 3]; CHRF_ORDER + word_order])
 }
 
-pub(crate) fn chrf_score(stats: &[[usize; 3]]) -> f64 {
+/// chrF (β = 2, in [0, 100]) of summed statistics, as sacreBLEU computes it.
+pub fn chrf_score(stats: &[[usize; 3]]) -> f64 {
     let factor = CHRF_BETA * CHRF_BETA;
     let (mut precision, mut recall, mut orders) = (0.0, 0.0, 0);
     for &[n_hyp, n_ref, n_match] in stats {
@@ -439,7 +442,7 @@ pub fn corpus_chrf_with<H: AsRef<str>, R: AsRef<str>>(
 }
 
 /// Sums two sets of chrF statistics.
-pub(crate) fn add_chrf(mut a: ChrfStats, b: ChrfStats) -> ChrfStats {
+pub fn add_chrf(mut a: ChrfStats, b: ChrfStats) -> ChrfStats {
     if a.len() < b.len() {
         a.resize(b.len(), [0; 3]);
     }

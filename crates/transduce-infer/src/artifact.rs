@@ -22,7 +22,7 @@ use serde::{Deserialize, Serialize};
 use transduce_data::{Codec, DataConfig, Pair, Tokenizer, Vocab};
 use transduce_nn::{Model, ModelConfig};
 
-use crate::{TrainError, TrainingConfig, Translator};
+use crate::{InferError, TrainingConfig, Translator};
 
 /// Everything that defines a run, saved as `config.json`.
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -76,9 +76,9 @@ pub struct Artifact {
 
 impl Artifact {
     /// Opens `dir`: reads the config and the vocabularies (not yet the weights).
-    pub fn open(dir: &Path) -> Result<Self, TrainError> {
+    pub fn open(dir: &Path) -> Result<Self, InferError> {
         if !dir.is_dir() {
-            return Err(TrainError::artifact(
+            return Err(InferError::artifact(
                 dir,
                 "not a directory (train a model first, or pass --artifact-dir)",
             ));
@@ -100,18 +100,18 @@ impl Artifact {
     }
 
     /// Builds the model on `device` and loads the saved weights.
-    pub fn load_model(&self, device: &Device) -> Result<Model, TrainError> {
+    pub fn load_model(&self, device: &Device) -> Result<Model, InferError> {
         load_weights(&self.config.model, &self.dir.join(files::MODEL), device)
     }
 
     /// The held-out test pairs saved by training (oriented and normalised as training saw them).
-    pub fn test_pairs(&self) -> Result<Vec<Pair>, TrainError> {
+    pub fn test_pairs(&self) -> Result<Vec<Pair>, InferError> {
         Ok(transduce_data::read_tsv(&self.dir.join(files::TEST), false)?.0)
     }
 
     /// The pairs `eval` scores by default and the training report describes, and the file they
     /// come from: the test split, or the validation split when there is no test split.
-    pub fn held_out(&self) -> Result<(PathBuf, Vec<Pair>), TrainError> {
+    pub fn held_out(&self) -> Result<(PathBuf, Vec<Pair>), InferError> {
         let test = self.test_pairs()?;
         if !test.is_empty() {
             return Ok((self.dir.join(files::TEST), test));
@@ -124,7 +124,7 @@ impl Artifact {
     /// A greedy translator for the saved model on `device`, normalising and scoring as
     /// training did (lowercasing, BLEU's tokenisation). `eval`, `translate` and the training
     /// report all decode through this.
-    pub fn translator(&self, device: &Device) -> Result<Translator, TrainError> {
+    pub fn translator(&self, device: &Device) -> Result<Translator, InferError> {
         let model = self.load_model(device)?;
         Ok(Translator::for_run(
             model,
@@ -136,10 +136,10 @@ impl Artifact {
 }
 
 /// Reads a `config.json`.
-pub fn read_config(path: &Path) -> Result<RunConfig, TrainError> {
-    let text = std::fs::read_to_string(path).map_err(|e| TrainError::artifact(path, e))?;
+pub fn read_config(path: &Path) -> Result<RunConfig, InferError> {
+    let text = std::fs::read_to_string(path).map_err(|e| InferError::artifact(path, e))?;
     serde_json::from_str(&text)
-        .map_err(|e| TrainError::artifact(path, format!("line {}: {e}", e.line())))
+        .map_err(|e| InferError::artifact(path, format!("line {}: {e}", e.line())))
 }
 
 /// Builds a model from `config` and loads weights from a burnpack file.
@@ -147,15 +147,15 @@ pub fn load_weights(
     config: &ModelConfig,
     path: &Path,
     device: &Device,
-) -> Result<Model, TrainError> {
+) -> Result<Model, InferError> {
     config.validate()?;
     load_record(config.init(device), path)
 }
 
 /// Loads weights from a burnpack file into `module`; a file that does not fit is an error.
-pub fn load_record<M: Module>(module: M, path: &Path) -> Result<M, TrainError> {
+pub fn load_record<M: Module>(module: M, path: &Path) -> Result<M, InferError> {
     let record = ModuleRecord::load(path)
-        .map_err(|e| TrainError::artifact(path, format!("cannot read weights: {e:?}")))?;
+        .map_err(|e| InferError::artifact(path, format!("cannot read weights: {e:?}")))?;
     module.try_load_record(record).map_err(|e| {
         let detail = format!("{e:?}");
         // Recurrent cells and the recurrent models' vocabulary projections were stored
@@ -166,7 +166,7 @@ pub fn load_record<M: Module>(module: M, path: &Path) -> Result<M, TrainError> {
         } else {
             ""
         };
-        TrainError::artifact(
+        InferError::artifact(
             path,
             format!("the weights do not fit the model of config.json{hint}: {detail}"),
         )
@@ -174,25 +174,25 @@ pub fn load_record<M: Module>(module: M, path: &Path) -> Result<M, TrainError> {
 }
 
 /// Saves a model's weights atomically.
-pub fn save_weights(model: &Model, path: &Path) -> Result<(), TrainError> {
+pub fn save_weights(model: &Model, path: &Path) -> Result<(), InferError> {
     let tmp = temporary(path);
     model
         .clone()
         .into_record()
         .save(&tmp)
-        .map_err(|e| TrainError::artifact(&tmp, format!("cannot write weights: {e:?}")))?;
-    std::fs::rename(&tmp, path).map_err(|e| TrainError::artifact(path, e))
+        .map_err(|e| InferError::artifact(&tmp, format!("cannot write weights: {e:?}")))?;
+    std::fs::rename(&tmp, path).map_err(|e| InferError::artifact(path, e))
 }
 
 /// Writes `bytes` to `path` through a temporary file and a rename.
-pub fn write_atomic(path: &Path, bytes: impl AsRef<[u8]>) -> Result<(), TrainError> {
+pub fn write_atomic(path: &Path, bytes: impl AsRef<[u8]>) -> Result<(), InferError> {
     let tmp = temporary(path);
-    std::fs::write(&tmp, bytes).map_err(|e| TrainError::artifact(&tmp, e))?;
-    std::fs::rename(&tmp, path).map_err(|e| TrainError::artifact(path, e))
+    std::fs::write(&tmp, bytes).map_err(|e| InferError::artifact(&tmp, e))?;
+    std::fs::rename(&tmp, path).map_err(|e| InferError::artifact(path, e))
 }
 
 /// Writes pairs as `source<TAB>target` lines.
-pub fn write_pairs(path: &Path, pairs: &[Pair]) -> Result<(), TrainError> {
+pub fn write_pairs(path: &Path, pairs: &[Pair]) -> Result<(), InferError> {
     let text: String = pairs
         .iter()
         .map(|p| format!("{}\t{}\n", p.src, p.tgt))

@@ -14,9 +14,21 @@ use transduce_decode::Hypothesis;
 use transduce_nn::Model;
 use transduce_nn::special::SOS;
 
-use crate::TrainError;
+use crate::InferError;
 use crate::evaluate::Translator;
-use crate::heatmap::Heatmap;
+
+/// One map: `weights[r][c]` is how much output position `r` attends to position `c`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Heatmap {
+    /// Drawn above the map.
+    pub title: String,
+    /// One label per row (the attending positions), top to bottom.
+    pub rows: Vec<String>,
+    /// One label per column (the attended positions), left to right.
+    pub columns: Vec<String>,
+    /// `[rows][columns]`, each in [0, 1] (values outside are clamped).
+    pub weights: Vec<Vec<f32>>,
+}
 
 /// Which of a Transformer's maps to draw (recurrent models have one map and take none of these).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -52,11 +64,11 @@ pub fn attention_maps(
     translator: &Translator,
     text: &str,
     request: &MapRequest,
-) -> Result<AttentionMaps, TrainError> {
+) -> Result<AttentionMaps, InferError> {
     let (ids, _) = translator.encode(&[text.to_string()]);
     let ids = ids.into_iter().next().unwrap_or_default();
     if ids.is_empty() {
-        return Err(TrainError::Input(
+        return Err(InferError::Input(
             "the text has no tokens to translate".into(),
         ));
     }
@@ -65,7 +77,7 @@ pub fn attention_maps(
         .into_iter()
         .next()
         .flatten()
-        .ok_or_else(|| TrainError::Input("the text has no tokens to translate".into()))?;
+        .ok_or_else(|| InferError::Input("the text has no tokens to translate".into()))?;
     let codec = &translator.codec;
     let source: Vec<String> = ids
         .iter()
@@ -78,9 +90,9 @@ pub fn attention_maps(
         .collect();
     output.push("<eos>".into());
     let translation = codec.decode_tgt(&hyp.tokens);
-    let recurrent = |title: &str| -> Result<Vec<Vec<Heatmap>>, TrainError> {
+    let recurrent = |title: &str| -> Result<Vec<Vec<Heatmap>>, InferError> {
         if request.layer.is_some() || request.head.is_some() || request.grid {
-            return Err(TrainError::Input(format!(
+            return Err(InferError::Input(format!(
                 "{title} has one attention map: layers and heads are the Transformer's"
             )));
         }
@@ -93,7 +105,7 @@ pub fn attention_maps(
     };
     let grid = match &translator.model {
         Model::Seq2seq(_) => {
-            return Err(TrainError::Input(
+            return Err(InferError::Input(
                 "seq2seq (Sutskever et al. 2014) has no attention: its decoder sees only the encoder's final state".into(),
             ));
         }
@@ -111,7 +123,7 @@ pub fn attention_maps(
             let layers = full.cross_attention.len();
             let layer = request.layer.unwrap_or(layers);
             if !(1..=layers).contains(&layer) {
-                return Err(TrainError::Input(format!(
+                return Err(InferError::Input(format!(
                     "layer {layer} does not exist: the decoder has layers 1 to {layers}"
                 )));
             }
@@ -120,7 +132,7 @@ pub fn attention_maps(
             if let Some(head) = request.head
                 && !(1..=n_heads).contains(&head)
             {
-                return Err(TrainError::Input(format!(
+                return Err(InferError::Input(format!(
                     "head {head} does not exist: the layers have heads 1 to {n_heads}"
                 )));
             }
@@ -200,9 +212,9 @@ pub fn alignment(
     translator: &Translator,
     source: &[usize],
     hypothesis: &Hypothesis,
-) -> Result<Vec<(String, String)>, TrainError> {
+) -> Result<Vec<(String, String)>, InferError> {
     if let Model::Seq2seq(_) = translator.model {
-        return Err(TrainError::Input(
+        return Err(InferError::Input(
             "seq2seq (Sutskever et al. 2014) has no attention to align with".into(),
         ));
     }

@@ -1,0 +1,35 @@
+//! The one error type of reading artifacts, translating and scoring.
+
+use std::path::PathBuf;
+
+/// Why a load, a translation or an evaluation failed.
+#[derive(thiserror::Error, Debug)]
+pub enum InferError {
+    /// Input data (a corpus, a vocabulary, a tokenizer file).
+    #[error(transparent)]
+    Data(#[from] transduce_data::DataError),
+    /// An invalid model or training config.
+    #[error(transparent)]
+    Config(#[from] transduce_nn::ConfigError),
+    /// A file of the artifact directory.
+    #[error("{path}: {message}")]
+    Artifact {
+        /// The file.
+        path: PathBuf,
+        /// What went wrong.
+        message: String,
+    },
+    /// Input that the model cannot take.
+    #[error("{0}")]
+    Input(String),
+}
+
+impl InferError {
+    /// An artifact error from anything displayable.
+    pub fn artifact(path: impl Into<PathBuf>, message: impl std::fmt::Display) -> Self {
+        InferError::Artifact {
+            path: path.into(),
+            message: message.to_string(),
+        }
+    }
+}

@@ -1,0 +1,18 @@
+//! Using a trained transduce model without training: open the artifact directory a run wrote,
+//! translate with greedy or beam search ([`Translator`]), read attention maps ([`inspect`]), and
+//! score translations with BLEU and chrF exactly as sacreBLEU does ([`score`]).
+//!
+//! Its dependency graph holds no burn-train and no plotting library, so a server or a browser
+//! build can link it alone; `transduce-train` depends on it for validation.
+
+pub mod artifact;
+pub mod config;
+pub mod error;
+pub mod evaluate;
+pub mod inspect;
+pub mod score;
+
+pub use artifact::{Artifact, RunConfig};
+pub use config::TrainingConfig;
+pub use error::InferError;
+pub use evaluate::{EvalReport, LengthLimit, Translator};
