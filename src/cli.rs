@@ -19,10 +19,12 @@ use crate::device::{DeviceList, DeviceSpec};
 #[derive(Parser, Debug)]
 #[command(name = "transduce", version, about)]
 pub struct Cli {
+    /// The subcommand.
     #[command(subcommand)]
     pub command: Command,
 }
 
+/// The subcommands.
 #[derive(Subcommand, Debug)]
 #[allow(clippy::large_enum_variant)] // parsed once
 pub enum Command {
@@ -42,6 +44,7 @@ pub enum Command {
     Attention(AttentionArgs),
 }
 
+/// `transduce attention`.
 #[derive(clap::Args, Debug)]
 pub struct AttentionArgs {
     /// A directory written by `transduce train`.
@@ -68,6 +71,7 @@ pub struct AttentionArgs {
     /// Beam width (1 = greedy).
     #[arg(long, default_value_t = 1)]
     pub beam: usize,
+    /// Search flags.
     #[command(flatten)]
     pub search: SearchArgs,
     /// Backend: flex, ndarray, wgpu, cuda or auto.
@@ -75,6 +79,7 @@ pub struct AttentionArgs {
     pub device: DeviceSpec,
 }
 
+/// `transduce score`.
 #[derive(clap::Args, Debug)]
 pub struct ScoreArgs {
     /// Hypotheses, one per line.
@@ -95,6 +100,7 @@ pub struct ScoreArgs {
     pub json: bool,
 }
 
+/// `transduce bench`.
 #[derive(clap::Args, Debug)]
 pub struct BenchArgs {
     /// Workloads, comma-separated: w1 (Transformer 3+3, d_model 256), w2 (LSTM 512 with Luong
@@ -118,6 +124,7 @@ pub struct BenchArgs {
     pub json: bool,
 }
 
+/// `transduce data`.
 #[derive(clap::Args, Debug)]
 pub struct DataCmdArgs {
     /// Number of samples to print.
@@ -135,10 +142,12 @@ pub struct DataCmdArgs {
     /// A JSON config whose `data` section (and `training.seed`) is used; flags override it.
     #[arg(long, value_name = "FILE.json")]
     pub config: Option<PathBuf>,
+    /// Data flags.
     #[command(flatten)]
     pub data: DataArgs,
 }
 
+/// `--split`.
 #[derive(Clone, Copy, Debug, ValueEnum)]
 pub enum SplitArg {
     /// Training pairs.
@@ -149,6 +158,7 @@ pub enum SplitArg {
     Test,
 }
 
+/// `--arch`.
 #[derive(Clone, Copy, Debug, ValueEnum)]
 pub enum ArchArg {
     /// Sutskever et al. 2014: encoder-decoder with one fixed context vector.
@@ -161,6 +171,7 @@ pub enum ArchArg {
     Transformer,
 }
 
+/// `--preset`.
 #[derive(Clone, Copy, Debug, ValueEnum)]
 pub enum PresetArg {
     /// N=2, d_model 64, 4 heads, d_ff 256.
@@ -171,6 +182,7 @@ pub enum PresetArg {
     Base,
 }
 
+/// `--schedule`.
 #[derive(Clone, Copy, Debug, ValueEnum)]
 pub enum ScheduleArg {
     /// Warmup then inverse square root decay.
@@ -179,6 +191,7 @@ pub enum ScheduleArg {
     Plateau,
 }
 
+/// `--positions`.
 #[derive(Clone, Copy, Debug, ValueEnum)]
 pub enum PositionsArg {
     /// The paper's sinusoids (no length limit).
@@ -187,6 +200,7 @@ pub enum PositionsArg {
     Learned,
 }
 
+/// `--cell`.
 #[derive(Clone, Copy, Debug, ValueEnum)]
 pub enum CellArg {
     /// Elman's simple recurrent network.
@@ -197,6 +211,7 @@ pub enum CellArg {
     Lstm,
 }
 
+/// `--score`.
 #[derive(Clone, Copy, Debug, ValueEnum)]
 pub enum ScoreArg {
     /// `s · h`.
@@ -207,6 +222,7 @@ pub enum ScoreArg {
     Concat,
 }
 
+/// `--task`.
 #[derive(Clone, Copy, Debug, ValueEnum)]
 pub enum TaskArg {
     /// Copy a digit string.
@@ -225,6 +241,7 @@ pub enum TaskArg {
     NumbersFr,
 }
 
+/// `--tokenizer`.
 #[derive(Clone, Copy, Debug, ValueEnum)]
 pub enum TokenizerArg {
     /// Characters (exact round trip).
@@ -235,6 +252,7 @@ pub enum TokenizerArg {
     Bpe,
 }
 
+/// `--direction`.
 #[derive(Clone, Copy, Debug, ValueEnum)]
 pub enum DirectionArg {
     /// As in the files.
@@ -246,6 +264,7 @@ pub enum DirectionArg {
 /// Default artifact directory of `train`, `translate` and `eval`.
 pub const DEFAULT_ARTIFACT_DIR: &str = "runs/default";
 
+/// `transduce train`.
 #[derive(clap::Args, Debug)]
 pub struct TrainArgs {
     /// Architecture.
@@ -370,6 +389,7 @@ pub struct TrainArgs {
     /// terminal the lines are always used).
     #[arg(long)]
     pub no_tui: bool,
+    /// Data flags.
     #[command(flatten)]
     pub data: DataArgs,
 }
@@ -449,6 +469,7 @@ pub struct DataArgs {
     pub max_len: Option<usize>,
 }
 
+/// `transduce translate`.
 #[derive(clap::Args, Debug)]
 pub struct TranslateArgs {
     /// A directory written by `transduce train`.
@@ -470,6 +491,7 @@ pub struct TranslateArgs {
     /// token it attended to most (spaces shown as ▁). Not for seq2seq, which has no attention.
     #[arg(long)]
     pub show_alignment: bool,
+    /// Search flags.
     #[command(flatten)]
     pub search: SearchArgs,
     /// Backend: flex, ndarray, wgpu, cuda or auto.
@@ -484,7 +506,7 @@ pub struct TranslateArgs {
 #[derive(clap::Args, Debug)]
 pub struct SearchArgs {
     /// Beam search ranks hypotheses by score / ((5 + length) / 6)^A, GNMT's length penalty
-    /// (Wu et al. 2016); 0 = no penalty. Length counts <eos>.
+    /// (Wu et al. 2016); 0 = no penalty. Length counts `<eos>`.
     #[arg(long, value_name = "A", conflicts_with = "length_norm")]
     pub alpha: Option<f32>,
     /// Beam search ranks hypotheses by score / length, the mean log-probability per token
@@ -526,6 +548,7 @@ impl SearchArgs {
     }
 }
 
+/// `transduce eval`.
 #[derive(clap::Args, Debug)]
 pub struct EvalArgs {
     /// A directory written by `transduce train`.
@@ -543,6 +566,7 @@ pub struct EvalArgs {
     /// Beam width (1 = greedy).
     #[arg(long, default_value_t = 1)]
     pub beam: usize,
+    /// Search flags.
     #[command(flatten)]
     pub search: SearchArgs,
     /// Backend: flex, ndarray, wgpu, cuda or auto.

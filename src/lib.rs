@@ -9,6 +9,8 @@
 //! - [`train`]: burn-train integration;
 //! - [`device`]: the run-time choice of backend.
 
+#![warn(missing_docs)]
+
 pub mod allocator;
 pub mod bench;
 pub mod cli;
@@ -23,3 +25,20 @@ pub use transduce_decode as decode;
 pub use transduce_infer as infer;
 pub use transduce_nn as nn;
 pub use transduce_train as train;
+
+/// The burn this crate is built on (0.22), so that a program using transduce need not pin the
+/// same version itself: `use transduce::burn::prelude::*;`.
+pub use burn;
+
+/// The names most programs need: `use transduce::prelude::*;`.
+pub mod prelude {
+    pub use burn::prelude::*;
+    pub use transduce_data::{Codec, DataConfig, Task};
+    pub use transduce_decode::{BeamConfig, Hypothesis, LengthPenalty, beam_search, greedy};
+    pub use transduce_infer::{Artifact, LengthLimit, RunConfig, TrainingConfig, Translator};
+    pub use transduce_nn::{
+        BahdanauConfig, CellKind, LuongConfig, Model, ModelConfig, RnnSeq2SeqConfig, Score,
+        Seq2Seq, TransformerConfig,
+    };
+    pub use transduce_train::{resume, train};
+}

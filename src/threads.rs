@@ -12,7 +12,7 @@
 /// the whole program on one of them (rayon's default is 2 MiB).
 const STACK_BYTES: usize = 8 << 20;
 
-/// Runs `f` on a worker of rayon's global pool, building the pool first with [`STACK_BYTES`]
+/// Runs `f` on a worker of rayon's global pool, building the pool first with 8 MiB
 /// stacks (its size still follows `RAYON_NUM_THREADS`, or the number of CPUs). If the global
 /// pool was already built, `f` runs on that pool's worker all the same.
 pub fn on_worker<R: Send>(f: impl FnOnce() -> R + Send) -> R {

@@ -1,6 +1,8 @@
 //! Everything between text and batches: tokenizers, vocabularies, corpora, built-in tasks and the
 //! batcher that turns sentence pairs into [`transduce_nn::Seq2SeqBatch`] tensors.
 
+#![warn(missing_docs)]
+
 pub mod batcher;
 pub mod bucket;
 pub mod config;

@@ -1,6 +1,8 @@
 //! Search over any [`transduce_nn::Seq2Seq`] model: greedy decoding (and, built on the same
 //! [`transduce_nn::BatchSelect`] state, beam search), with the attention of every output token.
 
+#![warn(missing_docs)]
+
 pub mod beam;
 pub mod greedy;
 pub mod rows;

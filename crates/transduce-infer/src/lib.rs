@@ -5,6 +5,8 @@
 //! Its dependency graph holds no burn-train and no plotting library, so a server or a browser
 //! build can link it alone; `transduce-train` depends on it for validation.
 
+#![warn(missing_docs)]
+
 pub mod artifact;
 pub mod config;
 pub mod error;

@@ -1,6 +1,8 @@
 //! Training transduce models with burn-train's learner, and the artifact directory that a run
 //! leaves behind for `translate` and `eval`.
 
+#![warn(missing_docs)]
+
 pub mod checkpoint;
 pub mod error;
 pub mod heatmap;
