@@ -8,9 +8,12 @@ pub enum InferError {
     /// Input data (a corpus, a vocabulary, a tokenizer file).
     #[error(transparent)]
     Data(#[from] transduce_data::DataError),
-    /// An invalid model or training config.
+    /// An invalid model config.
     #[error(transparent)]
     Config(#[from] transduce_nn::ConfigError),
+    /// An invalid training config.
+    #[error("invalid training config: {0}")]
+    TrainingConfig(String),
     /// A file of the artifact directory.
     #[error("{path}: {message}")]
     Artifact {

@@ -1062,3 +1062,32 @@ mod tests {
         assert!(better((0.0, 5.0), (f64::NAN, f64::NAN)));
     }
 }
+
+#[cfg(test)]
+mod schedule_tests {
+    use crate::TrainingConfig;
+    use burn::lr_scheduler::noam::NoamLrSchedulerConfig;
+
+    #[test]
+    fn the_noam_schedule_peaks_at_lr_after_warmup() {
+        // lr(step) = factor · d^-0.5 · min(step^-0.5, step · warmup^-1.5), factor = lr · sqrt(d · warmup):
+        // lr(1) = lr / warmup, lr(warmup) = lr, lr(10 · warmup) = lr / sqrt(10).
+        let config = TrainingConfig::new().with_lr(0.002).with_warmup_steps(100);
+        let d_model = 64;
+        let mut schedule = NoamLrSchedulerConfig::new(config.noam_factor(d_model))
+            .with_warmup_steps(config.warmup_steps)
+            .with_model_size(d_model)
+            .init()
+            .unwrap();
+        let lrs: Vec<f64> = (1..=1000).map(|_| schedule.step().base()).collect();
+        let close = |a: f64, b: f64| (a - b).abs() < 1e-9 * b.max(1.0) + 1e-12;
+        assert!(close(lrs[0], 0.002 / 100.0), "step 1: {}", lrs[0]);
+        assert!(close(lrs[99], 0.002), "warmup: {}", lrs[99]);
+        assert!(
+            close(lrs[999], 0.002 / 10f64.sqrt()),
+            "10 warmup: {}",
+            lrs[999]
+        );
+        assert!(lrs.iter().all(|&lr| lr <= 0.002 + 1e-12));
+    }
+}
