@@ -26,6 +26,11 @@ pub use transduce_infer as infer;
 pub use transduce_nn as nn;
 pub use transduce_train as train;
 
+/// The README's Rust blocks, compiled and run as doctests.
+#[doc = include_str!("../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;
+
 /// The burn this crate is built on (0.22), so that a program using transduce need not pin the
 /// same version itself: `use transduce::burn::prelude::*;`.
 pub use burn;

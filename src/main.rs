@@ -354,16 +354,12 @@ fn run_train(args: TrainArgs) -> anyhow::Result<()> {
     config.data.validate()?;
 
     let progress = Progress::spinner("preparing data");
-    let (prepared, load) = config
-        .data
-        .prepare_with(config.training.seed, &mut |stage| progress.stage(stage))?;
+    let (prepared, load) = config.prepare_with(&mut |stage| progress.stage(stage))?;
     drop(progress);
     let (src_vocab_size, tgt_vocab_size) = (
         prepared.codec.src_vocab.len(),
         prepared.codec.tgt_vocab.len(),
     );
-    config.model.set_vocab_sizes(src_vocab_size, tgt_vocab_size);
-    config.model.validate()?;
 
     let s = &prepared.splits;
     println!(

@@ -19,7 +19,7 @@ use std::path::{Path, PathBuf};
 use burn::prelude::*;
 use burn::store::ModuleRecord;
 use serde::{Deserialize, Serialize};
-use transduce_data::{Codec, DataConfig, Pair, Tokenizer, Vocab};
+use transduce_data::{Codec, DataConfig, LoadReport, Pair, Prepared, Tokenizer, Vocab};
 use transduce_nn::{Model, ModelConfig};
 
 use crate::{InferError, TrainingConfig, Translator};
@@ -33,6 +33,41 @@ pub struct RunConfig {
     pub training: TrainingConfig,
     /// Data source and tokenisation.
     pub data: DataConfig,
+}
+
+impl RunConfig {
+    /// A run of `model` with the default training and data (the built-in reverse task).
+    pub fn new(model: ModelConfig) -> Self {
+        RunConfig {
+            model,
+            training: TrainingConfig::new(),
+            data: DataConfig::default(),
+        }
+    }
+
+    /// Checks the training and data configs, loads and tokenises the data with
+    /// `training.seed` (the same seed that shuffles and initialises), sets the model's
+    /// vocabulary sizes from the vocabularies built, and checks the model config.
+    pub fn prepare(&mut self) -> Result<(Prepared, LoadReport), InferError> {
+        self.prepare_with(&mut |_| {})
+    }
+
+    /// [`RunConfig::prepare`], naming each stage of the data preparation to `stage` as it
+    /// starts (for a progress display).
+    pub fn prepare_with(
+        &mut self,
+        stage: &mut dyn FnMut(&str),
+    ) -> Result<(Prepared, LoadReport), InferError> {
+        self.training.validate()?;
+        self.data.validate()?;
+        let (prepared, report) = self.data.prepare_with(self.training.seed, stage)?;
+        self.model.set_vocab_sizes(
+            prepared.codec.src_vocab.len(),
+            prepared.codec.tgt_vocab.len(),
+        );
+        self.model.validate()?;
+        Ok((prepared, report))
+    }
 }
 
 /// File names inside an artifact directory.

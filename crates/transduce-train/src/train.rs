@@ -90,7 +90,7 @@ pub struct SplitSizes {
 
 /// Trains `config.model` on `data` on `device` and fills `artifact_dir`.
 ///
-/// `data.codec`'s vocabulary sizes must match the model config (the CLI sets them).
+/// `data.codec`'s vocabulary sizes must match the model config ([`RunConfig::prepare`] sets them).
 pub fn train(
     config: &RunConfig,
     data: &Prepared,
