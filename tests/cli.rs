@@ -759,7 +759,7 @@ fn bad_input_gives_clear_errors() {
     );
     assert_fails_with(&out, "toy.en has 10 lines but");
     let out = transduce(&["data", "--src", &src], None);
-    assert_fails_with(&out, "--src and --tgt go together");
+    assert_fails_with(&out, "src and tgt go together");
     let out = transduce(&["train", "--train", "/nonexistent/corpus.tsv"], None);
     assert_fails_with(&out, "/nonexistent/corpus.tsv");
 

@@ -229,16 +229,15 @@ impl DataConfig {
             return invalid("valid_fraction + test_fraction must be below 1".into());
         }
         if self.train.is_some() && (self.src.is_some() || self.tgt.is_some()) {
-            return invalid("give either --train FILE.tsv or --src/--tgt, not both".into());
+            return invalid(
+                "give either a TSV corpus (train) or line-aligned files (src and tgt), not both"
+                    .into(),
+            );
         }
         for (a, b, name) in [
-            (&self.src, &self.tgt, "--src and --tgt"),
-            (
-                &self.valid_src,
-                &self.valid_tgt,
-                "--valid-src and --valid-tgt",
-            ),
-            (&self.test_src, &self.test_tgt, "--test-src and --test-tgt"),
+            (&self.src, &self.tgt, "src and tgt"),
+            (&self.valid_src, &self.valid_tgt, "valid_src and valid_tgt"),
+            (&self.test_src, &self.test_tgt, "test_src and test_tgt"),
         ] {
             if a.is_some() != b.is_some() {
                 return invalid(format!("{name} go together"));
@@ -246,7 +245,7 @@ impl DataConfig {
         }
         if !self.is_corpus() && (self.valid_src.is_some() || self.test_src.is_some()) {
             return invalid(
-                "validation and test files need a training corpus (--train or --src/--tgt)".into(),
+                "validation and test files need a training corpus (train, or src and tgt)".into(),
             );
         }
         if self.max_sentence_len == Some(0) || self.vocab_size.is_some_and(|v| v < 5) {

@@ -115,7 +115,7 @@ impl Artifact {
         if !dir.is_dir() {
             return Err(InferError::artifact(
                 dir,
-                "not a directory (train a model first, or pass --artifact-dir)",
+                "not a directory (train a model first, or name the directory a run wrote)",
             ));
         }
         let config = read_config(&dir.join(files::CONFIG))?;

@@ -160,7 +160,7 @@ pub fn resume(
     })?;
     if epoch >= config.training.epochs {
         return Err(TrainError::Input(format!(
-            "the run already completed {epoch} of {} epochs; pass --epochs to train longer",
+            "the run already completed {epoch} of {} epochs; raise the number of epochs to train longer",
             config.training.epochs
         )));
     }
@@ -519,7 +519,7 @@ fn load_pretrained(
         let Some(path) = path else { continue };
         if data.codec.src_tokenizer.kind() != TokenizerKind::Word {
             return Err(TrainError::Input(
-                "pretrained word embeddings need the word tokenizer (--tokenizer word)".into(),
+                "pretrained word embeddings need the word tokenizer (data.tokenizer = word)".into(),
             ));
         }
         let vectors = read_vectors(path, vocab, model.embedding_width(side))?;
@@ -823,7 +823,7 @@ impl Monitor {
         for (loss, name) in [(train_loss, "training"), (valid_loss, "validation")] {
             if let Some(loss) = loss.filter(|l| !l.is_finite()) {
                 return Some(format!(
-                    "the {name} loss became {loss} in epoch {epoch}; the best earlier checkpoint is kept (try a lower --lr)"
+                    "the {name} loss became {loss} in epoch {epoch}; the best earlier checkpoint is kept (try a lower learning rate)"
                 ));
             }
         }

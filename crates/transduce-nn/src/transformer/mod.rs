@@ -209,7 +209,7 @@ impl TransformerConfig {
         }
         if self.share_embeddings && self.src_vocab_size != self.tgt_vocab_size {
             return err(format!(
-                "shared embeddings need one joint vocabulary (--joint-vocab), got {} source and {} target entries",
+                "shared embeddings need one joint vocabulary (data.joint_vocab), got {} source and {} target entries",
                 self.src_vocab_size, self.tgt_vocab_size
             ));
         }
