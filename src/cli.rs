@@ -42,6 +42,20 @@ pub enum Command {
     Bench(BenchArgs),
     /// Draws the attention map of a translation (source tokens across, output tokens down) to a PNG or SVG.
     Attention(AttentionArgs),
+    /// Writes a trained model's weights as safetensors, which PyTorch and other frameworks read.
+    Export(ExportArgs),
+}
+
+/// `transduce export`.
+#[derive(clap::Args, Debug)]
+pub struct ExportArgs {
+    /// A directory written by `transduce train`.
+    #[arg(long, default_value = DEFAULT_ARTIFACT_DIR)]
+    pub artifact_dir: PathBuf,
+    /// The safetensors file to write (tensor names are the parameters' module paths). An
+    /// artifact directory holding `model.safetensors` instead of `model.bpk` loads from it.
+    #[arg(long, value_name = "FILE.safetensors")]
+    pub out: PathBuf,
 }
 
 /// `transduce attention`.

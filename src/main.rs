@@ -8,8 +8,8 @@ use clap::Parser;
 use serde_json::json;
 use transduce::bench::Workload;
 use transduce::cli::{
-    AttentionArgs, BenchArgs, Cli, Command, DataCmdArgs, EvalArgs, ScoreArgs, SearchArgs, SplitArg,
-    TrainArgs, TranslateArgs,
+    AttentionArgs, BenchArgs, Cli, Command, DataCmdArgs, EvalArgs, ExportArgs, ScoreArgs,
+    SearchArgs, SplitArg, TrainArgs, TranslateArgs,
 };
 use transduce::config::{read_config_file, resolve};
 use transduce::device::DeviceSpec;
@@ -36,6 +36,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Score(args) => run_score(args),
         Command::Bench(args) => run_bench(args),
         Command::Attention(args) => run_attention(args),
+        Command::Export(args) => run_export(args),
     }
 }
 
@@ -447,6 +448,19 @@ fn open(
         .with_length_penalty(length_penalty)
         .with_length_limit(length_limit);
     Ok((artifact, translator))
+}
+
+fn run_export(args: ExportArgs) -> anyhow::Result<()> {
+    let artifact = Artifact::open(&args.artifact_dir)?;
+    let model = artifact.load_model(&burn::prelude::Device::flex())?;
+    transduce_infer::artifact::export_safetensors(&model, &args.out)?;
+    eprintln!(
+        "wrote {} ({} parameters of a {} model)",
+        args.out.display(),
+        burn::module::Module::num_params(&model),
+        artifact.config.model.arch()
+    );
+    Ok(())
 }
 
 fn run_attention(args: AttentionArgs) -> anyhow::Result<()> {

@@ -1408,3 +1408,82 @@ fn attention_maps_and_alignments_from_the_cli() {
     ];
     assert_fails_with(&transduce(&args, Some(b"12\n")), "seq2seq");
 }
+
+#[test]
+fn export_writes_safetensors_that_an_artifact_loads_back() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("run");
+    let dir_s = dir.to_str().unwrap();
+    let quick = quick();
+    let out = transduce(
+        &[
+            "train",
+            "--config",
+            &quick,
+            "--device",
+            "flex",
+            "--artifact-dir",
+            dir_s,
+        ],
+        None,
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let file = tmp.path().join("model.safetensors");
+    let out = transduce(
+        &[
+            "export",
+            "--artifact-dir",
+            dir_s,
+            "--out",
+            file.to_str().unwrap(),
+        ],
+        None,
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let bytes = std::fs::read(&file).unwrap();
+    let header_len = u64::from_le_bytes(bytes[..8].try_into().unwrap()) as usize;
+    let header: serde_json::Value = serde_json::from_slice(&bytes[8..8 + header_len]).unwrap();
+    assert!(
+        header
+            .as_object()
+            .unwrap()
+            .keys()
+            .any(|k| k.ends_with(".weight")),
+        "{header}"
+    );
+
+    // The same artifact with the safetensors file in place of model.bpk translates the same.
+    let copy = tmp.path().join("copy");
+    std::fs::create_dir(&copy).unwrap();
+    for name in [
+        "config.json",
+        "src_vocab.json",
+        "tgt_vocab.json",
+        "test.tsv",
+    ] {
+        std::fs::copy(dir.join(name), copy.join(name)).unwrap();
+    }
+    std::fs::copy(&file, copy.join("model.safetensors")).unwrap();
+    let translate = |d: &str| {
+        let out = transduce(
+            &["translate", "--artifact-dir", d, "--device", "flex"],
+            Some(b"123\n4567\n"),
+        );
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        text(&out.stdout)
+    };
+    assert_eq!(translate(copy.to_str().unwrap()), translate(dir_s));
+    assert_fails_with(
+        &transduce(
+            &[
+                "export",
+                "--artifact-dir",
+                tmp.path().join("none").to_str().unwrap(),
+                "--out",
+                "x.safetensors",
+            ],
+            None,
+        ),
+        "not a directory",
+    );
+}

@@ -17,7 +17,7 @@
 use std::path::{Path, PathBuf};
 
 use burn::prelude::*;
-use burn::store::ModuleRecord;
+use burn::store::{ModuleRecord, ModuleSnapshot, SafetensorsStore};
 use serde::{Deserialize, Serialize};
 use transduce_data::{Codec, DataConfig, LoadReport, Pair, Prepared, Tokenizer, Vocab};
 use transduce_nn::{Model, ModelConfig};
@@ -84,6 +84,9 @@ pub mod files {
     pub const TGT_TOKENIZER: &str = "tgt_tokenizer.json";
     /// Best weights.
     pub const MODEL: &str = "model.bpk";
+    /// The same weights as safetensors, read when `model.bpk` is absent (`transduce export`
+    /// writes them).
+    pub const SAFETENSORS: &str = "model.safetensors";
     /// Per-epoch metrics.
     pub const METRICS: &str = "metrics.csv";
     /// Train and validation loss per epoch.
@@ -134,9 +137,15 @@ impl Artifact {
         })
     }
 
-    /// Builds the model on `device` and loads the saved weights.
+    /// Builds the model on `device` and loads the saved weights: `model.bpk`, or `model.safetensors`
+    /// when there is no burnpack file.
     pub fn load_model(&self, device: &Device) -> Result<Model, InferError> {
-        load_weights(&self.config.model, &self.dir.join(files::MODEL), device)
+        let burnpack = self.dir.join(files::MODEL);
+        let safetensors = self.dir.join(files::SAFETENSORS);
+        if !burnpack.exists() && safetensors.exists() {
+            return load_safetensors(&self.config.model, &safetensors, device);
+        }
+        load_weights(&self.config.model, &burnpack, device)
     }
 
     /// The held-out test pairs saved by training (oriented and normalised as training saw them).
@@ -219,6 +228,44 @@ pub fn save_weights(model: &Model, path: &Path) -> Result<(), InferError> {
     std::fs::rename(&tmp, path).map_err(|e| InferError::artifact(path, e))
 }
 
+/// Writes `model`'s weights to `path` as safetensors, which PyTorch, JAX and the `safetensors`
+/// libraries read: one tensor per parameter, named by its path in the module tree (for example
+/// `Transformer.encoder.0.self_attention.query.weight`), written through a temporary file and a
+/// rename.
+pub fn export_safetensors(model: &Model, path: &Path) -> Result<(), InferError> {
+    let tmp = temporary(path);
+    model
+        .save_into(&mut SafetensorsStore::from_file(&tmp).overwrite(true))
+        .map_err(|e| InferError::artifact(&tmp, format!("cannot write safetensors: {e}")))?;
+    std::fs::rename(&tmp, path).map_err(|e| InferError::artifact(path, e))
+}
+
+/// A model of `config` with the weights of a safetensors file as [`export_safetensors`] writes
+/// them; a file that lacks a parameter, has one the model does not, or has one of another
+/// shape is an error that names them.
+pub fn load_safetensors(
+    config: &ModelConfig,
+    path: &Path,
+    device: &Device,
+) -> Result<Model, InferError> {
+    config.validate()?;
+    let mut model = config.init(device);
+    let result = model
+        .load_from(&mut SafetensorsStore::from_file(path))
+        .map_err(|e| InferError::artifact(path, format!("cannot read safetensors: {e}")))?;
+    let missing: Vec<&str> = result.missing.iter().map(|(p, _)| p.as_str()).collect();
+    if !missing.is_empty() || !result.unused.is_empty() || !result.errors.is_empty() {
+        return Err(InferError::artifact(
+            path,
+            format!(
+                "the tensors do not fit the model of the config: missing {missing:?}, unused {:?}, errors {:?}",
+                result.unused, result.errors
+            ),
+        ));
+    }
+    Ok(model)
+}
+
 /// Writes `bytes` to `path` through a temporary file and a rename.
 pub fn write_atomic(path: &Path, bytes: impl AsRef<[u8]>) -> Result<(), InferError> {
     let tmp = temporary(path);
@@ -239,4 +286,72 @@ fn temporary(path: &Path) -> PathBuf {
     let mut name = path.file_name().unwrap_or_default().to_os_string();
     name.push(format!(".tmp-{}", std::process::id()));
     path.with_file_name(name)
+}
+
+#[cfg(test)]
+mod safetensors_tests {
+    use super::*;
+    use transduce_nn::{BahdanauConfig, LuongConfig, RnnSeq2SeqConfig, Seq2Seq, TransformerConfig};
+
+    /// Every architecture's weights survive a round trip through safetensors: a fresh model
+    /// (other random weights) loaded from the file gives the same logits; a file of another
+    /// architecture is an error naming the missing tensors.
+    #[test]
+    fn every_architecture_round_trips_through_safetensors() {
+        let dev = Device::flex();
+        let dir =
+            std::env::temp_dir().join(format!("transduce-safetensors-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let configs = [
+            ModelConfig::Seq2seq(
+                RnnSeq2SeqConfig::new(13, 11)
+                    .with_d_hidden(8)
+                    .with_d_embedding(6),
+            ),
+            ModelConfig::Luong(
+                LuongConfig::new(13, 11)
+                    .with_d_hidden(8)
+                    .with_d_embedding(6),
+            ),
+            ModelConfig::Bahdanau(
+                BahdanauConfig::new(13, 11)
+                    .with_d_hidden(8)
+                    .with_d_embedding(6),
+            ),
+            ModelConfig::Transformer(
+                TransformerConfig::new(13, 11)
+                    .with_d_model(16)
+                    .with_n_heads(2)
+                    .with_d_ff(32),
+            ),
+        ];
+        let src = Tensor::<2, Int>::from_data([[4, 5, 6, 7], [8, 9, 10, 0]], &dev);
+        let src_mask = src.clone().equal_elem(0);
+        let tgt = Tensor::<2, Int>::from_data([[2, 4, 5], [2, 6, 0]], &dev);
+        let tgt_mask = tgt.clone().equal_elem(0);
+        for (i, config) in configs.iter().enumerate() {
+            let path = dir.join(format!("model{i}.safetensors"));
+            let model = config.init(&dev).valid();
+            export_safetensors(&model, &path).unwrap();
+            let loaded = load_safetensors(config, &path, &dev).unwrap().valid();
+            let logits = |m: &Model| {
+                m.forward(src.clone(), src_mask.clone(), tgt.clone(), tgt_mask.clone())
+                    .into_data()
+            };
+            logits(&loaded).assert_eq(&logits(&model), true);
+            let bytes = std::fs::read(&path).unwrap();
+            // The header is JSON naming the tensors.
+            let header_len = u64::from_le_bytes(bytes[..8].try_into().unwrap()) as usize;
+            let header = std::str::from_utf8(&bytes[8..8 + header_len]).unwrap();
+            assert!(header.contains("weight"), "{header}");
+        }
+        let err = load_safetensors(&configs[3], &dir.join("model1.safetensors"), &dev).unwrap_err();
+        let message = err.to_string();
+        assert!(message.contains("model1.safetensors"), "{message}");
+        assert!(
+            message.contains("Missing") || message.contains("missing"),
+            "{message}"
+        );
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 }
