@@ -5,16 +5,20 @@
 //! cargo run --release --example reverse
 //! ```
 
-use burn::prelude::*;
-use transduce::data::{DataConfig, Task, pad_ids};
-use transduce::decode::{BeamConfig, beam_search};
-use transduce::nn::{ModelConfig, TransformerConfig};
-use transduce::train::artifact::RunConfig;
-use transduce::train::{Artifact, TrainingConfig, train};
+use transduce::data::pad_ids;
+use transduce::prelude::*;
 
 fn main() -> anyhow::Result<()> {
     let device = Device::flex();
-    let data = DataConfig {
+    // The model's vocabulary sizes are set by `prepare`, from the vocabularies it builds.
+    let mut config = RunConfig::new(ModelConfig::Transformer(
+        TransformerConfig::new(0, 0).with_d_model(64),
+    ));
+    config.training = TrainingConfig::new()
+        .with_epochs(8)
+        .with_warmup_steps(200)
+        .with_seed(7);
+    config.data = DataConfig {
         task: Task::Reverse,
         n_train: 5000,
         n_valid: 200,
@@ -23,13 +27,7 @@ fn main() -> anyhow::Result<()> {
         max_len: 8,
         ..DataConfig::default()
     };
-    let (prepared, _) = data.prepare(7)?;
-    let vocab = prepared.codec.src_vocab.len();
-    let config = RunConfig {
-        model: ModelConfig::Transformer(TransformerConfig::new(vocab, vocab).with_d_model(64)),
-        training: TrainingConfig::new().with_epochs(8).with_warmup_steps(200),
-        data,
-    };
+    let (prepared, _) = config.prepare()?;
     let dir = std::env::temp_dir().join("transduce-example-reverse");
     let report = train(&config, &prepared, &device, &dir)?;
     println!(
