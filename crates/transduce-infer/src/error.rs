@@ -8,9 +8,9 @@ pub enum InferError {
     /// Input data (a corpus, a vocabulary, a tokenizer file).
     #[error(transparent)]
     Data(#[from] transduce_data::DataError),
-    /// An invalid model config.
+    /// An invalid model config, or weights that do not fit the model.
     #[error(transparent)]
-    Config(#[from] transduce_nn::ConfigError),
+    Model(#[from] transduce_nn::NnError),
     /// An invalid training config.
     #[error("invalid training config: {0}")]
     TrainingConfig(String),

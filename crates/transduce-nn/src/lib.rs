@@ -13,6 +13,7 @@ pub mod activation;
 pub mod bahdanau;
 pub mod batch;
 pub mod dropout;
+pub mod error;
 pub mod linear;
 pub mod luong;
 pub mod model;
@@ -25,12 +26,13 @@ pub mod transformer;
 
 pub use bahdanau::{Bahdanau, BahdanauConfig};
 pub use batch::Seq2SeqBatch;
+pub use error::NnError;
 pub use luong::{Luong, LuongConfig};
 pub use model::{Model, ModelConfig, ModelMemory, ModelState, Side};
 pub use rnn::attention::Score;
 pub use rnn::cell::CellKind;
 pub use rnn_seq2seq::{RnnSeq2Seq, RnnSeq2SeqConfig};
-pub use seq2seq::{BatchSelect, ConfigError, DecodeStep, Seq2Seq};
+pub use seq2seq::{BatchSelect, DecodeStep, Seq2Seq};
 pub use transformer::{Positions, Transformer, TransformerConfig};
 
 #[cfg(test)]

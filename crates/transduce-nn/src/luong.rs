@@ -15,13 +15,14 @@ use crate::dropout::dropout;
 use burn::nn::{Dropout, DropoutConfig, Embedding, EmbeddingConfig, Linear, LinearConfig};
 use burn::prelude::*;
 
+use crate::NnError;
 use crate::linear::BoundLinear;
 use crate::rnn::attention::{RnnAttention, RnnAttentionConfig, Score};
 use crate::rnn::cell::CellKind;
 use crate::rnn::encoder::{BoundDecoderStack, RnnDecoderStack, RnnDecoderStackConfig};
 use crate::rnn::{RecurrentMemory, RecurrentState, SourceEncoder, SourceEncoderConfig, time_steps};
 use crate::rnn_seq2seq::validate_recurrent;
-use crate::seq2seq::{ConfigError, DecodeStep, Seq2Seq};
+use crate::seq2seq::{DecodeStep, Seq2Seq};
 
 /// Configuration of a [`Luong`] model.
 #[derive(Config, Debug)]
@@ -79,7 +80,7 @@ pub struct Luong {
 
 impl LuongConfig {
     /// Checks the values before anything is built.
-    pub fn validate(&self) -> Result<(), ConfigError> {
+    pub fn validate(&self) -> Result<(), NnError> {
         validate_recurrent(
             (self.src_vocab_size, self.tgt_vocab_size),
             self.d_embedding,

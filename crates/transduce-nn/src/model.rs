@@ -9,8 +9,9 @@ use burn::module::Param;
 use burn::prelude::*;
 use serde::{Deserialize, Serialize};
 
+use crate::NnError;
 use crate::rnn::{RecurrentMemory, RecurrentState};
-use crate::seq2seq::{BatchSelect, ConfigError, DecodeStep, Seq2Seq, scheduled_sampling};
+use crate::seq2seq::{BatchSelect, DecodeStep, Seq2Seq, scheduled_sampling};
 use crate::transformer::{Transformer, TransformerConfig, TransformerMemory, TransformerState};
 use crate::{Bahdanau, BahdanauConfig, Luong, LuongConfig, RnnSeq2Seq, RnnSeq2SeqConfig};
 
@@ -73,7 +74,7 @@ impl ModelConfig {
     }
 
     /// Checks every value before anything is built.
-    pub fn validate(&self) -> Result<(), ConfigError> {
+    pub fn validate(&self) -> Result<(), NnError> {
         match self {
             ModelConfig::Seq2seq(c) => c.validate(),
             ModelConfig::Luong(c) => c.validate(),
@@ -172,7 +173,7 @@ impl Model {
         side: Side,
         rows: &[(usize, Vec<f32>)],
         freeze: bool,
-    ) -> Result<Self, ConfigError> {
+    ) -> Result<Self, NnError> {
         let embedding = match &mut self {
             Model::Seq2seq(m) => m.embedding_mut(side),
             Model::Luong(m) => m.embedding_mut(side),
@@ -189,7 +190,7 @@ impl Model {
             .expect("converted to f32");
         for (id, vector) in rows {
             if vector.len() != width || *id >= vocab_size {
-                return Err(ConfigError(format!(
+                return Err(NnError::Config(format!(
                     "a pretrained vector of width {} for id {id} does not fit a {vocab_size} x {width} embedding table",
                     vector.len()
                 )));
@@ -354,7 +355,7 @@ mod tests {
             .init(&dev)
             .load_embeddings(Side::Target, &[(1, vec![0.0; 4])], false)
             .unwrap_err();
-        assert!(err.0.contains("does not fit"));
+        assert!(err.to_string().contains("does not fit"));
     }
 
     #[test]

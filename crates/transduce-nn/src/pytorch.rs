@@ -21,6 +21,8 @@ use burn::module::Param;
 use burn::nn::{LayerNorm, Linear};
 use burn::prelude::*;
 
+use crate::NnError;
+
 /// A tensor as PyTorch stores it: a shape and row-major `f32` values.
 #[derive(Clone, Debug, PartialEq)]
 pub struct TorchTensor {
@@ -32,40 +34,6 @@ pub struct TorchTensor {
 
 /// Named tensors, as `module.state_dict()` names them.
 pub type StateDict = HashMap<String, TorchTensor>;
-
-/// Why weights could not be imported.
-#[derive(Clone, Debug, PartialEq)]
-pub enum ImportError {
-    /// A tensor the module needs is not in the state dict.
-    Missing(String),
-    /// A tensor has another shape than the module's.
-    Shape {
-        /// The tensor's name.
-        name: String,
-        /// The module's shape.
-        expected: Vec<usize>,
-        /// The state dict's shape.
-        found: Vec<usize>,
-    },
-}
-
-impl std::fmt::Display for ImportError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            ImportError::Missing(name) => write!(f, "the state dict has no tensor {name:?}"),
-            ImportError::Shape {
-                name,
-                expected,
-                found,
-            } => write!(
-                f,
-                "{name}: the model needs shape {expected:?}, the state dict has {found:?}"
-            ),
-        }
-    }
-}
-
-impl std::error::Error for ImportError {}
 
 /// Reads the tensors of one module: names are looked up under a prefix (`"decoder.layers.0."`).
 #[derive(Clone, Debug)]
@@ -100,14 +68,14 @@ impl<'a> Importer<'a> {
     }
 
     /// The tensor `name`, checked against `shape`.
-    pub fn raw(&self, name: &str, shape: &[usize]) -> Result<&'a TorchTensor, ImportError> {
+    pub fn raw(&self, name: &str, shape: &[usize]) -> Result<&'a TorchTensor, NnError> {
         let full = format!("{}{name}", self.prefix);
         let tensor = self
             .dict
             .get(&full)
-            .ok_or_else(|| ImportError::Missing(full.clone()))?;
+            .ok_or_else(|| NnError::MissingTensor(full.clone()))?;
         if tensor.shape != shape || tensor.data.len() != shape.iter().product::<usize>() {
-            return Err(ImportError::Shape {
+            return Err(NnError::TensorShape {
                 name: full,
                 expected: shape.to_vec(),
                 found: tensor.shape.clone(),
@@ -117,7 +85,7 @@ impl<'a> Importer<'a> {
     }
 
     /// A vector of `len` values.
-    pub fn vector(&self, name: &str, len: usize) -> Result<Tensor<1>, ImportError> {
+    pub fn vector(&self, name: &str, len: usize) -> Result<Tensor<1>, NnError> {
         let t = self.raw(name, &[len])?;
         Ok(Tensor::from_data(
             TensorData::new(t.data.clone(), [len]),
@@ -126,7 +94,7 @@ impl<'a> Importer<'a> {
     }
 
     /// A matrix `[rows, cols]`.
-    pub fn matrix(&self, name: &str, rows: usize, cols: usize) -> Result<Tensor<2>, ImportError> {
+    pub fn matrix(&self, name: &str, rows: usize, cols: usize) -> Result<Tensor<2>, NnError> {
         let t = self.raw(name, &[rows, cols])?;
         Ok(Tensor::from_data(
             TensorData::new(t.data.clone(), [rows, cols]),
@@ -135,7 +103,7 @@ impl<'a> Importer<'a> {
     }
 
     /// `linear` with PyTorch's `{name}.weight` (`[out, in]`) and `{name}.bias`.
-    pub fn linear(&self, linear: Linear, name: &str) -> Result<Linear, ImportError> {
+    pub fn linear(&self, linear: Linear, name: &str) -> Result<Linear, NnError> {
         let [d_in, d_out] = linear.weight.dims();
         let weight = self.matrix(&format!("{name}.weight"), d_out, d_in)?;
         let bias = match linear.bias {
@@ -146,7 +114,7 @@ impl<'a> Importer<'a> {
     }
 
     /// `norm` with PyTorch's `{name}.weight` and `{name}.bias`.
-    pub fn layer_norm(&self, mut norm: LayerNorm, name: &str) -> Result<LayerNorm, ImportError> {
+    pub fn layer_norm(&self, mut norm: LayerNorm, name: &str) -> Result<LayerNorm, NnError> {
         let [d] = norm.gamma.dims();
         norm.gamma = Param::from_tensor(self.vector(&format!("{name}.weight"), d)?);
         if norm.beta.is_some() {
@@ -385,7 +353,7 @@ mod tests {
         let mha = || MultiHeadAttentionConfig::new(8, 2).init(&dev);
         dict.remove("out_proj.bias");
         let err = mha().load_torch(&Importer::new(&dict, &dev)).unwrap_err();
-        assert_eq!(err, ImportError::Missing("out_proj.bias".into()));
+        assert_eq!(err, NnError::MissingTensor("out_proj.bias".into()));
         let err = MultiHeadAttentionConfig::new(16, 2)
             .init(&dev)
             .load_torch(&Importer::new(&dict, &dev))

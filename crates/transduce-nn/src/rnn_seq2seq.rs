@@ -17,10 +17,11 @@ use crate::linear::{Linear, LinearConfig};
 use burn::nn::{Dropout, DropoutConfig, Embedding, EmbeddingConfig};
 use burn::prelude::*;
 
+use crate::NnError;
 use crate::rnn::cell::CellKind;
 use crate::rnn::encoder::{RnnDecoderStack, RnnDecoderStackConfig};
 use crate::rnn::{RecurrentMemory, RecurrentState, SourceEncoder, SourceEncoderConfig, time_steps};
-use crate::seq2seq::{ConfigError, DecodeStep, Seq2Seq};
+use crate::seq2seq::{DecodeStep, Seq2Seq};
 
 /// Configuration of an [`RnnSeq2Seq`].
 #[derive(Config, Debug)]
@@ -77,8 +78,8 @@ pub(crate) fn validate_recurrent(
     n_layers: usize,
     bidirectional: bool,
     dropout: f64,
-) -> Result<(), ConfigError> {
-    let err = |m: String| Err(ConfigError(m));
+) -> Result<(), NnError> {
+    let err = |m: String| Err(NnError::Config(m));
     if vocab.0 == 0 || vocab.1 == 0 {
         return err("vocabulary sizes must be positive".into());
     }
@@ -101,7 +102,7 @@ pub(crate) fn validate_recurrent(
 
 impl RnnSeq2SeqConfig {
     /// Checks the values before anything is built.
-    pub fn validate(&self) -> Result<(), ConfigError> {
+    pub fn validate(&self) -> Result<(), NnError> {
         validate_recurrent(
             (self.src_vocab_size, self.tgt_vocab_size),
             self.d_embedding,
@@ -284,7 +285,7 @@ mod tests {
                 .with_d_hidden(7)
                 .validate()
                 .unwrap_err()
-                .0
+                .to_string()
                 .contains("even")
         );
         assert!(config(CellKind::Lstm).with_n_layers(0).validate().is_err());

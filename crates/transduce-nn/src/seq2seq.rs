@@ -198,15 +198,3 @@ impl<T: BatchSelect> BatchSelect for Vec<T> {
             .collect()
     }
 }
-
-/// An invalid model configuration, found before any training starts.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct ConfigError(pub String);
-
-impl std::fmt::Display for ConfigError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "invalid model config: {}", self.0)
-    }
-}
-
-impl std::error::Error for ConfigError {}

@@ -8,9 +8,9 @@ pub enum TrainError {
     /// Input data.
     #[error(transparent)]
     Data(#[from] transduce_data::DataError),
-    /// An invalid model or training config.
+    /// An invalid model config, or weights that do not fit the model.
     #[error(transparent)]
-    Config(#[from] transduce_nn::ConfigError),
+    Model(#[from] transduce_nn::NnError),
     /// A file of the artifact directory.
     #[error("{path}: {message}")]
     Artifact {

@@ -25,8 +25,9 @@ use burn::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::BatchSelect;
+use crate::NnError;
 use crate::linear::{BoundLinear, Linear, LinearConfig};
-use crate::pytorch::{ImportError, Importer};
+use crate::pytorch::Importer;
 
 /// Which recurrence.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -546,12 +547,7 @@ fn lstm_row_on_host(h: &mut [f32], c: &mut [f32], x: &[f32], hp: &[f32], d: usiz
 impl Cell {
     /// This cell with the weights of layer `layer` of a PyTorch `nn.RNN` (tanh), `nn.GRU` or
     /// `nn.LSTM` (the `_reverse` direction with `reverse`); the gate order is PyTorch's.
-    pub fn load_torch(
-        self,
-        from: &Importer,
-        layer: usize,
-        reverse: bool,
-    ) -> Result<Self, ImportError> {
+    pub fn load_torch(self, from: &Importer, layer: usize, reverse: bool) -> Result<Self, NnError> {
         let name = |what: &str| format!("{what}_l{layer}{}", if reverse { "_reverse" } else { "" });
         let (g, d) = (self.gates * self.d_hidden, self.d_hidden);
         let d_input = self.input.d_input();

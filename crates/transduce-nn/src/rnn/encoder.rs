@@ -10,8 +10,9 @@ use burn::nn::{Dropout, DropoutConfig};
 use burn::prelude::*;
 
 use super::cell::{BoundCell, Cell, CellConfig, CellKind, CellState};
+use crate::NnError;
 use crate::linear::BoundLinear;
-use crate::pytorch::{ImportError, Importer};
+use crate::pytorch::Importer;
 
 /// Configuration of an [`RnnEncoder`].
 #[derive(Config, Debug)]
@@ -116,8 +117,8 @@ impl RnnEncoder {
 impl RnnEncoder {
     /// This encoder with the weights of a PyTorch `nn.RNN`, `nn.GRU` or `nn.LSTM` of the same
     /// shape (`batch_first` does not change the weights).
-    pub fn load_torch(self, from: &Importer) -> Result<Self, ImportError> {
-        let load = |cells: Vec<Cell>, reverse: bool| -> Result<Vec<Cell>, ImportError> {
+    pub fn load_torch(self, from: &Importer) -> Result<Self, NnError> {
+        let load = |cells: Vec<Cell>, reverse: bool| -> Result<Vec<Cell>, NnError> {
             cells
                 .into_iter()
                 .enumerate()

@@ -14,7 +14,8 @@ use burn::nn::{Dropout, DropoutConfig, Initializer, Linear, LinearConfig};
 use burn::prelude::*;
 use burn::tensor::activation::softmax;
 
-use crate::pytorch::{ImportError, Importer, with_weights};
+use crate::NnError;
+use crate::pytorch::{Importer, with_weights};
 
 /// Scores of masked positions before the softmax; `exp` of it is exactly 0 in f32.
 const MASKED_SCORE: f32 = -1.0e9;
@@ -165,7 +166,7 @@ impl MultiHeadAttention {
 
     /// This attention with the weights of a PyTorch `nn.MultiheadAttention` (`in_proj_weight`
     /// stacks the query, key and value projections; heads are consecutive slices of `d_k`).
-    pub fn load_torch(self, from: &Importer) -> Result<Self, ImportError> {
+    pub fn load_torch(self, from: &Importer) -> Result<Self, NnError> {
         let d = self.n_heads * self.d_k;
         let w = from.matrix("in_proj_weight", 3 * d, d)?;
         let b = from.vector("in_proj_bias", 3 * d)?;

@@ -15,7 +15,8 @@ use burn::prelude::*;
 use burn::tensor::activation::relu;
 
 use super::attention::{KeyValue, MultiHeadAttention, MultiHeadAttentionConfig};
-use crate::pytorch::{ImportError, Importer};
+use crate::NnError;
+use crate::pytorch::Importer;
 
 /// Configuration shared by encoder and decoder layers.
 #[derive(Config, Debug)]
@@ -195,7 +196,7 @@ impl EncoderLayer {
 
 impl PositionwiseFeedForward {
     /// This feed-forward block with PyTorch's `linear1` and `linear2`.
-    fn load_torch(self, from: &Importer) -> Result<Self, ImportError> {
+    fn load_torch(self, from: &Importer) -> Result<Self, NnError> {
         Ok(PositionwiseFeedForward {
             inner: from.linear(self.inner, "linear1")?,
             outer: from.linear(self.outer, "linear2")?,
@@ -207,7 +208,7 @@ impl PositionwiseFeedForward {
 impl EncoderLayer {
     /// This layer with the weights of a PyTorch `nn.TransformerEncoderLayer` (ReLU; `norm1`
     /// follows self-attention, `norm2` the feed-forward block).
-    pub fn load_torch(self, from: &Importer) -> Result<Self, ImportError> {
+    pub fn load_torch(self, from: &Importer) -> Result<Self, NnError> {
         Ok(EncoderLayer {
             self_attn: self.self_attn.load_torch(&from.with_prefix("self_attn."))?,
             ffn: self.ffn.load_torch(from)?,
@@ -223,7 +224,7 @@ impl DecoderLayer {
     /// This layer with the weights of a PyTorch `nn.TransformerDecoderLayer` (ReLU;
     /// `multihead_attn` is the cross-attention; `norm1`, `norm2`, `norm3` follow self-attention,
     /// cross-attention and the feed-forward block).
-    pub fn load_torch(self, from: &Importer) -> Result<Self, ImportError> {
+    pub fn load_torch(self, from: &Importer) -> Result<Self, NnError> {
         Ok(DecoderLayer {
             self_attn: self.self_attn.load_torch(&from.with_prefix("self_attn."))?,
             cross_attn: self

@@ -31,7 +31,8 @@ use burn::nn::{
 };
 use burn::prelude::*;
 
-use crate::seq2seq::{BatchSelect, ConfigError, DecodeStep, Seq2Seq};
+use crate::NnError;
+use crate::seq2seq::{BatchSelect, DecodeStep, Seq2Seq};
 use attention::KeyValue;
 use layers::{DecoderLayer, EncoderLayer, LayerConfig};
 use positional::sinusoidal_encoding;
@@ -190,8 +191,8 @@ impl TransformerConfig {
     }
 
     /// Checks the values before anything is built.
-    pub fn validate(&self) -> Result<(), ConfigError> {
-        let err = |m: String| Err(ConfigError(m));
+    pub fn validate(&self) -> Result<(), NnError> {
+        let err = |m: String| Err(NnError::Config(m));
         if self.src_vocab_size == 0 || self.tgt_vocab_size == 0 {
             return err("vocabulary sizes must be positive".into());
         }
@@ -804,7 +805,7 @@ mod tests {
                 .with_n_heads(3)
                 .validate()
                 .unwrap_err()
-                .0
+                .to_string()
                 .contains("divisible")
         );
         assert!(config().with_n_encoder_layers(0).validate().is_err());
@@ -815,7 +816,7 @@ mod tests {
                 .with_share_embeddings(true)
                 .validate()
                 .unwrap_err()
-                .0
+                .to_string()
                 .contains("joint vocabulary")
         );
         assert!(config().validate().is_ok());
