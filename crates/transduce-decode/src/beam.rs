@@ -14,7 +14,7 @@ use burn::prelude::*;
 use transduce_nn::special::{EOS, SOS};
 use transduce_nn::{BatchSelect, Seq2Seq};
 
-use crate::{Hypothesis, rows, to_f32, to_ids};
+use crate::{DecodeError, Hypothesis, rows, to_f32, to_ids};
 
 /// How finished hypotheses of different lengths are compared: a hypothesis' score (its summed
 /// log-probability) is divided by [`LengthPenalty::divisor`] of its length, `<eos>` included.
@@ -78,6 +78,25 @@ impl BeamConfig {
             min_len: 0,
             nbest: 1,
         }
+    }
+
+    /// Checks that a search can run with these options (the search functions panic otherwise).
+    pub fn validate(&self) -> Result<(), DecodeError> {
+        if self.width == 0 {
+            return Err(DecodeError::Width);
+        }
+        if !(1..=self.width).contains(&self.nbest) {
+            return Err(DecodeError::NBest {
+                nbest: self.nbest,
+                width: self.width,
+            });
+        }
+        if let LengthPenalty::Gnmt(alpha) = self.length_penalty
+            && !(alpha >= 0.0 && alpha.is_finite())
+        {
+            return Err(DecodeError::Alpha(alpha));
+        }
+        Ok(())
     }
 
     fn normalised(&self, score: f32, len: usize) -> f32 {
@@ -670,6 +689,33 @@ mod tests {
             sorted.sort_by(|&a, &b| row[b].total_cmp(&row[a]).then(a.cmp(&b)));
             assert_eq!(top_k(&row, 5), sorted[..5]);
         }
+    }
+
+    #[test]
+    fn invalid_options_are_errors() {
+        assert_eq!(BeamConfig::new(0, 5).validate(), Err(DecodeError::Width));
+        let nbest = |n| {
+            BeamConfig {
+                nbest: n,
+                ..BeamConfig::new(3, 5)
+            }
+            .validate()
+        };
+        assert_eq!(nbest(4), Err(DecodeError::NBest { nbest: 4, width: 3 }));
+        assert!(nbest(0).is_err());
+        assert!(nbest(3).is_ok());
+        let alpha = |a| {
+            BeamConfig {
+                length_penalty: LengthPenalty::Gnmt(a),
+                ..BeamConfig::new(2, 5)
+            }
+            .validate()
+        };
+        assert!(alpha(-0.5).is_err() && alpha(f32::NAN).is_err() && alpha(0.6).is_ok());
+        assert_eq!(
+            nbest(4).unwrap_err().to_string(),
+            "4 hypotheses per sentence need a beam of at least 4 (the beam is 3), and at least 1"
+        );
     }
 
     #[test]

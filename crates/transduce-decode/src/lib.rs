@@ -4,12 +4,14 @@
 #![warn(missing_docs)]
 
 pub mod beam;
+pub mod error;
 pub mod greedy;
 pub mod rows;
 
 pub use beam::{
     BeamConfig, LengthPenalty, beam_search, beam_search_nbest, beam_search_with_limits,
 };
+pub use error::DecodeError;
 pub use greedy::{Hypothesis, greedy, greedy_with_limits};
 
 use burn::prelude::*;

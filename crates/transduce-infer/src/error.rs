@@ -22,6 +22,9 @@ pub enum InferError {
         /// What went wrong.
         message: String,
     },
+    /// Search options that no search can run with.
+    #[error(transparent)]
+    Decode(#[from] transduce_decode::DecodeError),
     /// Input that the model cannot take.
     #[error("{0}")]
     Input(String),

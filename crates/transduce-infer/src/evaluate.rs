@@ -227,12 +227,13 @@ impl Translator {
         nbest: usize,
         progress: &mut dyn FnMut(usize),
     ) -> Result<Vec<Vec<Hypothesis>>, InferError> {
-        if nbest == 0 || nbest > self.beam_width.max(1) {
-            return Err(InferError::Input(format!(
-                "{nbest} hypotheses per sentence need a beam of at least {nbest} (the beam is {}), and at least 1",
-                self.beam_width
-            )));
-        }
+        // The limit is set per batch below.
+        let search = BeamConfig {
+            length_penalty: self.length_penalty,
+            nbest,
+            ..BeamConfig::new(self.beam_width, 0)
+        };
+        search.validate()?;
         let limit = self.model.max_len();
         if let Some(max_len) = limit
             && let Some(i) = sources.iter().position(|s| s.len() > max_len)
@@ -256,11 +257,9 @@ impl Translator {
                 .collect();
             let (src, mask) = pad_ids(rows, &self.device);
             let lists = if self.beam_width > 1 {
-                let longest = limits.iter().copied().max().unwrap_or(0);
                 let config = BeamConfig {
-                    length_penalty: self.length_penalty,
-                    nbest,
-                    ..BeamConfig::new(self.beam_width, longest)
+                    max_len: limits.iter().copied().max().unwrap_or(0),
+                    ..search.clone()
                 };
                 beam_search_nbest(&self.model, src, mask, &config, &limits)
             } else {
