@@ -64,6 +64,13 @@ fn read_lines(path: &Path) -> anyhow::Result<Vec<String>> {
         .collect()
 }
 
+/// What `bench --workload` names: a matmul, the decoding sweep, or a training workload.
+enum BenchJob {
+    Peak,
+    Decode,
+    Train(Workload),
+}
+
 fn run_bench(args: BenchArgs) -> anyhow::Result<()> {
     if args.steps == 0 {
         bail!("--steps must be at least 1");
@@ -72,46 +79,50 @@ fn run_bench(args: BenchArgs) -> anyhow::Result<()> {
         .workload
         .iter()
         .map(|name| match name.as_str() {
-            "peak" | "decode" => Ok((name.clone(), None)),
-            name => Workload::named(name).map(|w| (name.to_string(), Some(w))),
+            "peak" => Ok(BenchJob::Peak),
+            "decode" => Ok(BenchJob::Decode),
+            name => Workload::named(name).map(BenchJob::Train),
         })
         .collect::<anyhow::Result<Vec<_>>>()?;
     let device = args.device.device().map_err(anyhow::Error::msg)?;
     let name = args.device.to_string();
-    for (workload, w) in &workloads {
-        if workload == "decode" {
-            for r in transduce::bench::decode_sweep(&device, &name, &[16, 64, 256]) {
+    for job in &workloads {
+        let w = match job {
+            BenchJob::Train(w) => w,
+            BenchJob::Peak => {
+                let gflops = transduce::bench::peak_gflops(&device);
                 if args.json {
-                    println!("{}", serde_json::to_string(&r)?);
+                    let report = serde_json::json!({"workload": "peak", "device": name, "matmul_gflops": gflops});
+                    println!("{report}");
                 } else {
-                    println!(
-                        "decode on {}: {} x {} tokens | greedy {:.3}s ({:.0} tokens/s), without cache {:.3}s ({:.0} tokens/s, {:.1}x slower) | beam 4 {:.3}s ({:.0} tokens/s) | beam 8 {:.3}s ({:.0} tokens/s)",
-                        r.device,
-                        r.batch_size,
-                        r.out_len,
-                        r.greedy_s,
-                        r.greedy_tokens_per_s,
-                        r.greedy_uncached_s,
-                        r.greedy_uncached_tokens_per_s,
-                        r.cache_speedup,
-                        r.beam4_s,
-                        r.beam4_tokens_per_s,
-                        r.beam8_s,
-                        r.beam8_tokens_per_s
-                    );
+                    println!("peak on {name}: 2048x2048x2048 matmul at {gflops:.1} GFLOP/s");
                 }
+                continue;
             }
-            continue;
-        }
-        let Some(w) = w else {
-            let gflops = transduce::bench::peak_gflops(&device);
-            if args.json {
-                let report = serde_json::json!({"workload": "peak", "device": name, "matmul_gflops": gflops});
-                println!("{report}");
-            } else {
-                println!("peak on {name}: 2048x2048x2048 matmul at {gflops:.1} GFLOP/s");
+            BenchJob::Decode => {
+                for r in transduce::bench::decode_sweep(&device, &name, &[16, 64, 256]) {
+                    if args.json {
+                        println!("{}", serde_json::to_string(&r)?);
+                    } else {
+                        println!(
+                            "decode on {}: {} x {} tokens | greedy {:.3}s ({:.0} tokens/s), without cache {:.3}s ({:.0} tokens/s, {:.1}x slower) | beam 4 {:.3}s ({:.0} tokens/s) | beam 8 {:.3}s ({:.0} tokens/s)",
+                            r.device,
+                            r.batch_size,
+                            r.out_len,
+                            r.greedy_s,
+                            r.greedy_tokens_per_s,
+                            r.greedy_uncached_s,
+                            r.greedy_uncached_tokens_per_s,
+                            r.cache_speedup,
+                            r.beam4_s,
+                            r.beam4_tokens_per_s,
+                            r.beam8_s,
+                            r.beam8_tokens_per_s
+                        );
+                    }
+                }
+                continue;
             }
-            continue;
         };
         let r = transduce::bench::run(w, &device, &name, args.warmup, args.steps);
         if args.json {

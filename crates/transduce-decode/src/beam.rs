@@ -606,20 +606,14 @@ mod tests {
     /// also where the first step's single row per sentence fans out into `width` rows.
     #[test]
     fn scores_equal_teacher_forced_log_probabilities_of_stateful_models() {
-        use transduce_nn::{LuongConfig, TransformerConfig};
+        use transduce_nn::LuongConfig;
         let dev = Device::flex();
         let luong = LuongConfig::new(13, 11)
             .with_d_embedding(6)
             .with_d_hidden(8)
             .with_dropout(0.0)
             .init(&dev);
-        let transformer = TransformerConfig::new(13, 11)
-            .with_d_model(16)
-            .with_d_ff(32)
-            .with_n_heads(2)
-            .with_dropout(0.0)
-            .with_embedding_dropout(0.0)
-            .init(&dev);
+        let transformer = crate::test_util::small_transformer(13, 11);
         let sources: [&[i64]; 3] = [&[4, 5, 6, 7, 8], &[9, 10], &[11, 12, 4]];
         let padded: Vec<i64> = sources
             .iter()

@@ -78,6 +78,17 @@ pub(crate) mod test_util {
     use transduce_nn::special::EOS;
     use transduce_nn::{BatchSelect, DecodeStep, Seq2Seq};
 
+    /// A Transformer of width 16 (2 heads, FFN 32, no dropout) with random weights.
+    pub fn small_transformer(v_src: usize, v_tgt: usize) -> transduce_nn::Transformer {
+        transduce_nn::TransformerConfig::new(v_src, v_tgt)
+            .with_d_model(16)
+            .with_d_ff(32)
+            .with_n_heads(2)
+            .with_dropout(0.0)
+            .with_embedding_dropout(0.0)
+            .init(&Device::flex())
+    }
+
     /// `logits[prev][next]`; the state counts steps per row so that it has a batch axis.
     pub struct TableModel {
         pub table: Vec<Vec<f32>>,
@@ -249,10 +260,11 @@ mod log_sum_exp_tests {
 
 #[cfg(test)]
 mod batching_tests {
+    use crate::test_util::small_transformer;
     use crate::{BeamConfig, beam_search_nbest, greedy_with_limits};
     use burn::prelude::*;
     use transduce_nn::{
-        BahdanauConfig, CellKind, LuongConfig, RnnSeq2SeqConfig, Score, Seq2Seq, TransformerConfig,
+        BahdanauConfig, CellKind, LuongConfig, Model, RnnSeq2SeqConfig, Score, Seq2Seq,
     };
 
     /// Sources of 1 to 7 tokens (ids 4..13), from a fixed formula.
@@ -344,48 +356,13 @@ mod batching_tests {
         }
     }
 
-    #[test]
-    fn beam_width_one_equals_greedy_for_every_architecture() {
+    /// One small model of every architecture, with random weights: Elman, GRU (bidirectional)
+    /// and LSTM (bidirectional) seq2seq of 2 layers, Luong with each score, Bahdanau and the
+    /// Transformer.
+    fn every_architecture() -> Vec<(String, Model)> {
         let dev = Device::flex();
         let (v_src, v_tgt) = (13, 11);
-        for cell in [CellKind::Rnn, CellKind::Gru, CellKind::Lstm] {
-            let model = RnnSeq2SeqConfig::new(v_src, v_tgt)
-                .with_cell(cell)
-                .with_d_embedding(6)
-                .with_d_hidden(8)
-                .with_dropout(0.0)
-                .init(&dev);
-            assert_width_one_is_greedy(&format!("seq2seq {cell:?}"), &model);
-        }
-        for score in [Score::Dot, Score::General, Score::Concat] {
-            let model = LuongConfig::new(v_src, v_tgt)
-                .with_score(score)
-                .with_d_embedding(6)
-                .with_d_hidden(8)
-                .with_dropout(0.0)
-                .init(&dev);
-            assert_width_one_is_greedy(&format!("luong {score:?}"), &model);
-        }
-        let model = BahdanauConfig::new(v_src, v_tgt)
-            .with_d_embedding(6)
-            .with_d_hidden(8)
-            .with_dropout(0.0)
-            .init(&dev);
-        assert_width_one_is_greedy("bahdanau", &model);
-        let model = TransformerConfig::new(v_src, v_tgt)
-            .with_d_model(16)
-            .with_d_ff(32)
-            .with_n_heads(2)
-            .with_dropout(0.0)
-            .with_embedding_dropout(0.0)
-            .init(&dev);
-        assert_width_one_is_greedy("transformer", &model);
-    }
-
-    #[test]
-    fn batched_decoding_equals_one_sentence_at_a_time_for_every_architecture() {
-        let dev = Device::flex();
-        let (v_src, v_tgt) = (13, 11);
+        let mut models = Vec::new();
         for (cell, bidirectional) in [
             (CellKind::Rnn, false),
             (CellKind::Gru, true),
@@ -399,7 +376,7 @@ mod batching_tests {
                 .with_d_hidden(8)
                 .with_dropout(0.0)
                 .init(&dev);
-            assert_batching_changes_nothing(&format!("seq2seq {cell:?}"), &model);
+            models.push((format!("seq2seq {cell:?}"), Model::Seq2seq(model)));
         }
         for score in [Score::Dot, Score::General, Score::Concat] {
             let model = LuongConfig::new(v_src, v_tgt)
@@ -408,21 +385,32 @@ mod batching_tests {
                 .with_d_hidden(8)
                 .with_dropout(0.0)
                 .init(&dev);
-            assert_batching_changes_nothing(&format!("luong {score:?}"), &model);
+            models.push((format!("luong {score:?}"), Model::Luong(model)));
         }
         let model = BahdanauConfig::new(v_src, v_tgt)
             .with_d_embedding(6)
             .with_d_hidden(8)
             .with_dropout(0.0)
             .init(&dev);
-        assert_batching_changes_nothing("bahdanau", &model);
-        let model = TransformerConfig::new(v_src, v_tgt)
-            .with_d_model(16)
-            .with_d_ff(32)
-            .with_n_heads(2)
-            .with_dropout(0.0)
-            .with_embedding_dropout(0.0)
-            .init(&dev);
-        assert_batching_changes_nothing("transformer", &model);
+        models.push(("bahdanau".into(), Model::Bahdanau(model)));
+        models.push((
+            "transformer".into(),
+            Model::Transformer(small_transformer(v_src, v_tgt)),
+        ));
+        models
+    }
+
+    #[test]
+    fn beam_width_one_equals_greedy_for_every_architecture() {
+        for (name, model) in every_architecture() {
+            assert_width_one_is_greedy(&name, &model);
+        }
+    }
+
+    #[test]
+    fn batched_decoding_equals_one_sentence_at_a_time_for_every_architecture() {
+        for (name, model) in every_architecture() {
+            assert_batching_changes_nothing(&name, &model);
+        }
     }
 }
