@@ -3,12 +3,17 @@
 
 #![warn(missing_docs)]
 
+mod best;
 pub mod checkpoint;
+mod epoch;
 pub mod error;
 pub mod heatmap;
+mod history;
 pub mod metrics;
 pub mod optim;
 pub mod plot;
+mod policies;
+mod pretrained;
 pub mod renderer;
 pub mod step;
 pub mod train;

@@ -1,6 +1,13 @@
-//! Validation by decoding for real: each validation batch is also translated greedily, and
-//! corpus BLEU, chrF and exact match of the epoch are burn-train metrics like the loss (so the
-//! learner logs them, checkpoints by them and stops early on them).
+//! The metrics a run registers with burn-train's learner: the names of all of them, and the
+//! translation metrics themselves.
+//!
+//! Validation decodes for real: each validation batch is also translated greedily, and corpus
+//! BLEU, chrF and exact match of the epoch are burn-train metrics like the loss (so the learner
+//! logs them, checkpoints by them and stops early on them).
+//!
+//! The names below are the one place the learner's metric names are spelled: the learner logs
+//! each metric under its name (`<split>/epoch-<N>/<name>.log`, spaces as `_`), and the
+//! checkpointing and early-stopping policies and `metrics.csv` read them back by it.
 
 use std::sync::Arc;
 
@@ -17,6 +24,22 @@ use crate::evaluate::exact_match;
 use crate::score::{
     BleuStats, BleuTokenize, ChrfStats, add_chrf, bleu_stats, chrf_score, chrf_stats,
 };
+
+/// burn-train's `LossMetric`: the label-smoothed cross-entropy.
+pub const LOSS: &str = "Loss";
+/// burn-train's `AccuracyMetric`: next-token accuracy under teacher forcing, pads excluded.
+pub const ACCURACY: &str = "Accuracy";
+/// burn-train's `PerplexityMetric`, pads excluded.
+pub const PERPLEXITY: &str = "Perplexity";
+/// burn-train's `LearningRateMetric`.
+pub const LEARNING_RATE: &str = "Learning Rate";
+/// [`TranslationScore::Bleu`]: corpus BLEU of greedy validation translations.
+pub const BLEU: &str = "BLEU";
+/// [`TranslationScore::Chrf`]: corpus chrF of greedy validation translations.
+pub const CHRF: &str = "chrF";
+/// [`TranslationScore::ExactMatch`]: percentage of greedy validation translations equal to
+/// their reference.
+pub const EXACT_MATCH: &str = "Exact Match";
 
 /// A step's output: the teacher-forced loss and logits, and (validation only) greedy translations.
 pub struct Seq2SeqOutput {
@@ -83,9 +106,9 @@ impl TranslationScore {
     /// The metric's name in logs, the dashboard and `metrics.csv` (`BLEU.log`, ...).
     pub fn name(&self) -> &'static str {
         match self {
-            TranslationScore::Bleu => "BLEU",
-            TranslationScore::Chrf => "chrF",
-            TranslationScore::ExactMatch => "Exact Match",
+            TranslationScore::Bleu => BLEU,
+            TranslationScore::Chrf => CHRF,
+            TranslationScore::ExactMatch => EXACT_MATCH,
         }
     }
 }
@@ -215,6 +238,36 @@ mod tests {
             },
             iteration: None,
             lr: None,
+        }
+    }
+
+    #[test]
+    fn the_names_are_those_the_learner_logs() {
+        use burn::train::metric::{
+            AccuracyMetric, LearningRateMetric, LossMetric, PerplexityMetric,
+        };
+        assert_eq!(*LossMetric::new().name(), LOSS);
+        assert_eq!(*AccuracyMetric::new().name(), ACCURACY);
+        assert_eq!(*PerplexityMetric::new().name(), PERPLEXITY);
+        assert_eq!(*LearningRateMetric::new().name(), LEARNING_RATE);
+        let codec = Arc::new(
+            Codec::build(
+                &[Pair::new("1", "1")],
+                TokenizerKind::Char,
+                (Lang::En, Lang::En),
+                usize::MAX,
+                1,
+                false,
+            )
+            .unwrap(),
+        );
+        for (score, name) in [
+            (TranslationScore::Bleu, BLEU),
+            (TranslationScore::Chrf, CHRF),
+            (TranslationScore::ExactMatch, EXACT_MATCH),
+        ] {
+            let metric = TranslationMetric::new(score, codec.clone(), BleuTokenize::Char);
+            assert_eq!(*Metric::name(&metric), name);
         }
     }
 

@@ -1,43 +1,43 @@
-//! One training run with burn-train's learner, from prepared data to a complete artifact directory.
+//! One training run with burn-train's learner, from prepared data to a complete artifact
+//! directory: the entry points ([`train`], [`train_on_devices`], [`resume`]), the learner's
+//! set-up (data loaders, optimizer, schedule, metrics, checkpointing, and the early-stopping and
+//! checkpoint-keeping policies), and what a finished run reports.
 
 use std::io::IsTerminal;
 use std::path::Path;
+use std::sync::atomic::AtomicUsize;
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use burn::data::dataloader::DataLoaderBuilder;
-use burn::data::dataset::{Dataset, DatasetError, InMemDataset};
+use burn::data::dataset::InMemDataset;
 use burn::grad_clipping::GradientClippingConfig;
-use burn::lr_scheduler::module_lr_scheduler::ModuleLrScheduler;
-use burn::lr_scheduler::noam::NoamLrSchedulerConfig;
-use burn::lr_scheduler::{LrScheduler, LrSchedulerRecord};
-use burn::optim::LearningRate;
 use burn::prelude::*;
-use burn::train::checkpoint::{
-    CheckpointingAction, CheckpointingStrategy, ComposedCheckpointingStrategy, KeepLastNCheckpoints,
-};
-use burn::train::metric::store::{Aggregate, EventStoreClient, Split};
+use burn::train::checkpoint::{ComposedCheckpointingStrategy, KeepLastNCheckpoints};
 use burn::train::metric::{AccuracyMetric, LearningRateMetric, LossMetric, PerplexityMetric};
-use burn::train::{
-    EarlyStoppingStrategy, ExecutionStrategy, Interrupter, Learner, MultiDeviceOptim,
-    SupervisedTraining,
-};
+use burn::train::{ExecutionStrategy, Learner, MultiDeviceOptim, SupervisedTraining};
 use serde::Serialize;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
-use transduce_data::{BatchPlan, Prepared, TokenizerKind, read_vectors};
+use transduce_data::{BatchPlan, Prepared};
 use transduce_nn::special::PAD;
-use transduce_nn::{Model, Side};
 
 use crate::artifact::Artifact;
-use crate::artifact::{RunConfig, files, load_record, save_weights, write_atomic, write_pairs};
+use crate::artifact::{RunConfig, files, save_weights, write_atomic, write_pairs};
+use crate::best::Kept;
 use crate::checkpoint::{AtomicFileCheckpointer, latest_complete};
 use crate::config::Schedule;
+use crate::epoch::{EpochClock, EpochShuffled, epoch_seed};
 use crate::metrics::{TranslationMetric, TranslationScore};
 use crate::optim::FusedAdamConfig;
-use crate::plot::{Series, line_plot};
+use crate::policies::{KeepBest, Monitor, Plateau, TimeBudget, lr_schedule};
+use crate::pretrained::load_pretrained;
 use crate::renderer::EpochLineRenderer;
 use crate::step::{BatchItem, TrainBatcher};
-use crate::{EvalReport, Seq2SeqTrainee, TrainError, Translator};
+use crate::{EvalReport, Seq2SeqTrainee, TrainError, best, history};
+
+// These paths stay: they were defined here before the policies and the embedding loading moved
+// to their own modules.
+pub use crate::policies::{RunState, SavedScore};
+pub use crate::pretrained::PretrainedReport;
 
 /// What a finished run reports (also written as `report.json`).
 #[derive(Clone, Debug, Serialize)]
@@ -236,7 +236,6 @@ fn run(
         max_tokens: training.max_tokens,
         bucket: training.bucket,
     };
-    // Batches are formed once; the loader shuffles their order every epoch.
     // Batches are formed once; the training batches are visited in an order that depends only
     // on the seed and the epoch, so a resumed run sees exactly what an uninterrupted one would.
     let epoch = Arc::new(AtomicUsize::new(resume_from.unwrap_or(0)));
@@ -272,35 +271,15 @@ fn run(
         .with_epsilon(1e-9)
         .with_grad_clipping(grad_clipping)
         .init();
-    // The Transformer follows the paper's schedule; recurrent models a constant rate that the
-    // monitor halves when validation stops improving.
     let checkpoints = artifact_dir.join("checkpoint");
     let restored = match resume_from {
         Some(epoch) => RunState::load(&checkpoints, epoch)?,
-        None => RunState {
-            monitor_best: None,
-            plateau_since: 0,
-            lr_scale: 1.0,
-            keep_best: None,
-        },
+        None => RunState::initial(),
     };
     let lr_scale = Arc::new(Mutex::new(restored.lr_scale));
     let keep_best = Arc::new(Mutex::new(RunState::unpack(restored.keep_best)));
     let plateau = training.schedule(&config.model) == Schedule::Plateau;
-    let schedule: ModuleLrScheduler = if plateau {
-        PlateauLr {
-            lr: training.lr,
-            scale: lr_scale.clone(),
-        }
-        .into()
-    } else {
-        let d_model = config.model.width();
-        NoamLrSchedulerConfig::new(training.noam_factor(d_model))
-            .with_warmup_steps(training.warmup_steps)
-            .with_model_size(d_model)
-            .init()
-            .map_err(TrainError::Training)?
-    };
+    let schedule = lr_schedule(config, &lr_scale)?;
 
     let codec = Arc::new(data.codec.clone());
     let tokenize = training.bleu_tokenize(&config.data);
@@ -389,65 +368,19 @@ fn run(
         ));
     }
 
-    let epochs = write_metrics_csv(artifact_dir)?;
-    // The best epoch among the checkpoints kept, in the order `KeepBest` uses.
-    let checkpoint_of = |epoch: usize| {
-        artifact_dir
-            .join("checkpoint")
-            .join(format!("model-{epoch}.bpk"))
-    };
-    let best = epochs
-        .iter()
-        .filter(|e| checkpoint_of(e.epoch).is_file())
-        .fold(None, |best: Option<&EpochMetrics>, e| match best {
-            Some(b) if !better((e.valid_bleu, e.valid_loss), (b.valid_bleu, b.valid_loss)) => {
-                Some(b)
-            }
-            _ => Some(e),
-        });
-    let translator = |model| Translator::for_run(model, data.codec.clone(), device.clone(), config);
-    // Candidates: the best checkpoint, and the model where a time budget interrupted training
-    // (its last, partial epoch was neither validated nor checkpointed).
-    let mut candidates = Vec::new();
-    if let Some(best) = best {
-        let trainee = Seq2SeqTrainee {
-            model: config.model.init(device),
-            label_smoothing: training.label_smoothing,
-            teacher_forcing: training.teacher_forcing,
-        };
-        candidates.push((
-            format!("epoch {}", best.epoch),
-            load_record(trainee, &checkpoint_of(best.epoch))?.model,
-        ));
-    }
-    if budget_hit {
-        candidates.push((
-            format!("interrupted epoch {} (partial)", epochs.len() + 1),
-            result.model.model,
-        ));
-    }
-    let (kept, model) = match candidates.len() {
-        0 => {
-            return Err(TrainError::Training(
-                "no epoch completed and no checkpoint was kept".into(),
-            ));
-        }
-        1 => candidates.pop().expect("one candidate"),
-        _ => {
-            // Compare them on the validation split by decoding.
-            let mut scored = Vec::new();
-            for (name, model) in candidates {
-                let t = translator(model);
-                let (r, _) = t.evaluate(&data.splits.valid)?;
-                scored.push(((r.bleu, r.chrf, r.exact_match), name, t.model));
-            }
-            let best = scored
-                .into_iter()
-                .reduce(|a, b| if b.0 > a.0 { b } else { a })
-                .expect("two candidates");
-            (best.1, best.2)
-        }
-    };
+    let epochs = history::write(artifact_dir)?;
+    let Kept {
+        best_epoch,
+        name: kept,
+        model,
+    } = best::keep(
+        &epochs,
+        &checkpoints,
+        budget_hit.then_some(result.model.model),
+        config,
+        data,
+        device,
+    )?;
     save_weights(&model, &artifact_dir.join(files::MODEL))?;
     drop(model);
     // The report describes the saved model, read back and scored by the code `eval` runs.
@@ -465,7 +398,7 @@ fn run(
         },
         pretrained,
         epochs: epochs.len(),
-        best_epoch: best.map(|b| b.epoch),
+        best_epoch,
         kept,
         stopped,
         train_seconds,
@@ -476,69 +409,6 @@ fn run(
         serde_json::to_string_pretty(&report).expect("reports serialise"),
     )?;
     Ok(report)
-}
-
-/// What loading pretrained vectors found.
-#[derive(Clone, Debug, Serialize)]
-pub struct PretrainedReport {
-    /// `source` or `target`.
-    pub side: String,
-    /// The vectors file.
-    pub path: std::path::PathBuf,
-    /// Vocabulary words found in it.
-    pub found: usize,
-    /// Vocabulary words missing from it (they keep their random initialisation).
-    pub missing: usize,
-    /// Whether the table stays fixed during training.
-    pub frozen: bool,
-}
-
-/// Loads `training.src_embeddings` / `tgt_embeddings` into the model (word tokenizer only).
-fn load_pretrained(
-    config: &RunConfig,
-    data: &Prepared,
-    mut model: Model,
-) -> Result<(Model, Vec<PretrainedReport>), TrainError> {
-    let training = &config.training;
-    let sides = [
-        (
-            Side::Source,
-            "source",
-            &training.src_embeddings,
-            &data.codec.src_vocab,
-        ),
-        (
-            Side::Target,
-            "target",
-            &training.tgt_embeddings,
-            &data.codec.tgt_vocab,
-        ),
-    ];
-    let mut reports = Vec::new();
-    for (side, name, path, vocab) in sides {
-        let Some(path) = path else { continue };
-        if data.codec.src_tokenizer.kind() != TokenizerKind::Word {
-            return Err(TrainError::Input(
-                "pretrained word embeddings need the word tokenizer (data.tokenizer = word)".into(),
-            ));
-        }
-        let vectors = read_vectors(path, vocab, model.embedding_width(side))?;
-        model = model.load_embeddings(side, &vectors.rows, training.freeze_embeddings)?;
-        log::info!(
-            "{name} embeddings: {} words from {}, {} missing",
-            vectors.rows.len(),
-            path.display(),
-            vectors.missing
-        );
-        reports.push(PretrainedReport {
-            side: name.to_string(),
-            path: path.clone(),
-            found: vectors.rows.len(),
-            missing: vectors.missing,
-            frozen: training.freeze_embeddings,
-        });
-    }
-    Ok((model, reports))
 }
 
 /// With a learned position table, every source and target (with `<sos>`) must fit in it.
@@ -560,534 +430,4 @@ fn check_lengths(data: &Prepared, max_len: usize) -> Result<(), TrainError> {
         }
     }
     Ok(())
-}
-
-/// Whether validation `(BLEU, loss)` `a` beats `b`: higher BLEU, then lower loss; NaN never wins.
-///
-/// BLEU is 0 on corpora of one-word sentences (such as the digit tasks), so the loss decides there.
-fn better(a: (f64, f64), b: (f64, f64)) -> bool {
-    let key = |(bleu, loss): (f64, f64)| {
-        let bleu = if bleu.is_nan() {
-            f64::NEG_INFINITY
-        } else {
-            bleu
-        };
-        let loss = if loss.is_nan() { f64::INFINITY } else { loss };
-        (bleu, loss)
-    };
-    let (a, b) = (key(a), key(b));
-    a.0 > b.0 || (a.0 == b.0 && a.1 < b.1)
-}
-
-/// An epoch and its validation `(BLEU, loss)`.
-type Scored = (usize, (f64, f64));
-
-/// Keeps the checkpoint of the best epoch so far by validation BLEU, then validation loss.
-#[derive(Default)]
-struct KeepBest {
-    best: Arc<Mutex<Option<Scored>>>,
-}
-
-impl CheckpointingStrategy for KeepBest {
-    fn checkpointing(
-        &mut self,
-        epoch: usize,
-        store: &EventStoreClient,
-    ) -> Vec<CheckpointingAction> {
-        let read = |name: &str| {
-            store
-                .find_metric(name, epoch, Aggregate::Mean, &Split::Valid)
-                .unwrap_or(f64::NAN)
-        };
-        let score = (read(TranslationScore::Bleu.name()), read("Loss"));
-        let mut best = self.best.lock().expect("not poisoned");
-        match *best {
-            Some((_, b)) if !better(score, b) => Vec::new(),
-            previous => {
-                *best = Some((epoch, score));
-                let mut actions = vec![CheckpointingAction::Save];
-                if let Some((old, _)) = previous {
-                    actions.insert(0, CheckpointingAction::Delete(old));
-                }
-                actions
-            }
-        }
-    }
-}
-
-/// After each epoch: stops on a non-finite loss (the best checkpoint so far stays the result)
-/// and, with `patience`, when validation `(BLEU, loss)` has not improved for that many epochs.
-#[derive(Clone)]
-struct Monitor {
-    patience: Option<usize>,
-    best: Option<Scored>,
-    reason: Arc<Mutex<Option<String>>>,
-    plateau: Option<Plateau>,
-    /// The best checkpoint that [`KeepBest`] tracks, saved with the monitor's own state.
-    keep_best: Arc<Mutex<Option<Scored>>>,
-    /// Where the state of each epoch is written (`state-<epoch>.json`), for `--resume`.
-    state_dir: Option<std::path::PathBuf>,
-    /// Moves the batch order and the dropout stream on to the next epoch.
-    epoch: Option<EpochClock>,
-}
-
-/// What changes from one epoch to the next: the training batches' order and the dropout stream,
-/// both derived from (seed, epoch) only.
-#[derive(Clone)]
-struct EpochClock {
-    epoch: Arc<AtomicUsize>,
-    device: Device,
-    seed: u64,
-}
-
-/// The seed of an epoch's random stream.
-fn epoch_seed(seed: u64, epoch: usize) -> u64 {
-    splitmix(seed ^ (epoch as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15))
-}
-
-/// SplitMix64: a well-mixed 64-bit value from any input.
-fn splitmix(x: u64) -> u64 {
-    let mut z = x.wrapping_add(0x9E37_79B9_7F4A_7C15);
-    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    z ^ (z >> 31)
-}
-
-/// Training batches in an order that depends only on the seed and the epoch (burn's own shuffle
-/// continues a random stream, which a resumed run would restart).
-struct EpochShuffled {
-    batches: Vec<Vec<BatchItem>>,
-    seed: u64,
-    epoch: Arc<AtomicUsize>,
-    order: Mutex<(usize, Vec<usize>)>,
-}
-
-impl EpochShuffled {
-    fn new(batches: Vec<Vec<BatchItem>>, seed: u64, epoch: Arc<AtomicUsize>) -> Self {
-        EpochShuffled {
-            batches,
-            seed,
-            epoch,
-            order: Mutex::new((usize::MAX, Vec::new())),
-        }
-    }
-
-    /// A Fisher-Yates permutation of the batches for `epoch` (0-based).
-    fn permutation(&self, epoch: usize) -> Vec<usize> {
-        let mut order: Vec<usize> = (0..self.batches.len()).collect();
-        let mut state = epoch_seed(self.seed, epoch);
-        for i in (1..order.len()).rev() {
-            state = splitmix(state);
-            order.swap(i, (state % (i as u64 + 1)) as usize);
-        }
-        order
-    }
-}
-
-impl Dataset<Vec<BatchItem>> for EpochShuffled {
-    fn get(&self, index: usize) -> Result<Vec<BatchItem>, DatasetError> {
-        let epoch = self.epoch.load(Ordering::Relaxed);
-        let mut order = self.order.lock().expect("not poisoned");
-        if order.0 != epoch {
-            *order = (epoch, self.permutation(epoch));
-        }
-        // Out of range panics, as the `Dataset` contract says.
-        Ok(self.batches[order.1[index]].clone())
-    }
-
-    fn len(&self) -> usize {
-        self.batches.len()
-    }
-}
-
-/// An epoch and its validation `(BLEU, loss)` as saved (`null` for NaN).
-pub type SavedScore = Option<(usize, (Option<f64>, Option<f64>))>;
-
-/// What burn-train's checkpoints do not hold and a resumed run needs to continue exactly: the
-/// early-stopping monitor's best epoch, the reduce-on-plateau count and scale, and the best
-/// checkpoint. Written after every epoch as `checkpoint/state-<epoch>.json`.
-#[derive(Clone, Debug, PartialEq, Serialize, serde::Deserialize)]
-pub struct RunState {
-    /// The monitor's best epoch and its validation `(BLEU, loss)` (null for NaN).
-    pub monitor_best: SavedScore,
-    /// Epochs since the plateau schedule last saw an improvement or reduced the rate.
-    pub plateau_since: usize,
-    /// The factor the plateau schedule applies to the learning rate.
-    pub lr_scale: f64,
-    /// The best checkpoint's epoch and validation `(BLEU, loss)`.
-    pub keep_best: SavedScore,
-}
-
-impl RunState {
-    /// The path of epoch `epoch`'s state in a checkpoint directory.
-    pub fn path(dir: &Path, epoch: usize) -> std::path::PathBuf {
-        dir.join(format!("state-{epoch}.json"))
-    }
-
-    fn pack(s: Option<Scored>) -> SavedScore {
-        let finite = |x: f64| (!x.is_nan()).then_some(x);
-        s.map(|(e, (b, l))| (e, (finite(b), finite(l))))
-    }
-
-    fn unpack(s: SavedScore) -> Option<Scored> {
-        s.map(|(e, (b, l))| (e, (b.unwrap_or(f64::NAN), l.unwrap_or(f64::NAN))))
-    }
-
-    /// Reads epoch `epoch`'s state.
-    pub fn load(dir: &Path, epoch: usize) -> Result<Self, TrainError> {
-        let path = Self::path(dir, epoch);
-        let text = std::fs::read_to_string(&path).map_err(|e| TrainError::artifact(&path, e))?;
-        serde_json::from_str(&text).map_err(|e| TrainError::artifact(&path, e))
-    }
-}
-
-/// Reduce-on-plateau: multiplies the learning rate by `factor` after `patience` epochs without
-/// validation improvement.
-#[derive(Clone)]
-struct Plateau {
-    patience: usize,
-    factor: f64,
-    scale: Arc<Mutex<f64>>,
-    since: usize,
-}
-
-/// A constant learning rate times a scale that [`Plateau`] lowers.
-#[derive(Clone)]
-struct PlateauLr {
-    lr: f64,
-    scale: Arc<Mutex<f64>>,
-}
-
-impl LrScheduler for PlateauLr {
-    fn step(&mut self) -> LearningRate {
-        self.lr * *self.scale.lock().expect("not poisoned")
-    }
-
-    fn to_record(&self) -> LrSchedulerRecord {
-        LrSchedulerRecord::new()
-    }
-
-    fn load_record(&mut self, _record: LrSchedulerRecord) {}
-}
-
-impl EarlyStoppingStrategy for Monitor {
-    fn should_stop(&mut self, epoch: usize, store: &EventStoreClient) -> bool {
-        let read =
-            |name: &str, split: Split| store.find_metric(name, epoch, Aggregate::Mean, &split);
-        let reason = self.observe(
-            epoch,
-            read("Loss", Split::Train),
-            read("Loss", Split::Valid),
-            read(TranslationScore::Bleu.name(), Split::Valid),
-        );
-        if let Some(clock) = &self.epoch {
-            clock.epoch.store(epoch, Ordering::Relaxed);
-            clock.device.seed(epoch_seed(clock.seed, epoch));
-        }
-        if let Some(dir) = &self.state_dir {
-            let state = serde_json::to_string_pretty(&self.state()).expect("states serialise");
-            if let Err(e) = write_atomic(&RunState::path(dir, epoch), state) {
-                log::error!("cannot save the training state of epoch {epoch}: {e}");
-            }
-        }
-        let stop = reason.is_some();
-        if stop {
-            *self.reason.lock().expect("not poisoned") = reason;
-        }
-        stop
-    }
-}
-
-impl Monitor {
-    /// The state to save after an epoch.
-    fn state(&self) -> RunState {
-        RunState {
-            monitor_best: RunState::pack(self.best),
-            plateau_since: self.plateau.as_ref().map_or(0, |p| p.since),
-            lr_scale: self
-                .plateau
-                .as_ref()
-                .map_or(1.0, |p| *p.scale.lock().expect("not poisoned")),
-            keep_best: RunState::pack(*self.keep_best.lock().expect("not poisoned")),
-        }
-    }
-
-    /// Takes an epoch's losses and validation BLEU; returns why training must stop, if it must.
-    fn observe(
-        &mut self,
-        epoch: usize,
-        train_loss: Option<f64>,
-        valid_loss: Option<f64>,
-        bleu: Option<f64>,
-    ) -> Option<String> {
-        for (loss, name) in [(train_loss, "training"), (valid_loss, "validation")] {
-            if let Some(loss) = loss.filter(|l| !l.is_finite()) {
-                return Some(format!(
-                    "the {name} loss became {loss} in epoch {epoch}; the best earlier checkpoint is kept (try a lower learning rate)"
-                ));
-            }
-        }
-        let score = (bleu.unwrap_or(f64::NAN), valid_loss.unwrap_or(f64::NAN));
-        match self.best {
-            Some((_, best)) if !better(score, best) => {
-                if let Some(plateau) = &mut self.plateau {
-                    plateau.since += 1;
-                    if plateau.since >= plateau.patience {
-                        *plateau.scale.lock().expect("not poisoned") *= plateau.factor;
-                        plateau.since = 0;
-                    }
-                }
-            }
-            _ => {
-                self.best = Some((epoch, score));
-                if let Some(plateau) = &mut self.plateau {
-                    plateau.since = 0;
-                }
-            }
-        }
-        let since = epoch - self.best.map_or(epoch, |(e, _)| e);
-        match self.patience {
-            Some(patience) if since >= patience => Some(format!(
-                "no validation improvement for {patience} epochs (early stopping)"
-            )),
-            _ => None,
-        }
-    }
-}
-
-/// Stops training through the learner's interrupter once `seconds` have passed.
-struct TimeBudget {
-    done: Arc<AtomicBool>,
-    hit: Arc<AtomicBool>,
-}
-
-impl TimeBudget {
-    fn start(seconds: f64, interrupter: Interrupter) -> Self {
-        let (done, hit) = (
-            Arc::new(AtomicBool::new(false)),
-            Arc::new(AtomicBool::new(false)),
-        );
-        let (d, h) = (done.clone(), hit.clone());
-        std::thread::spawn(move || {
-            let deadline = Instant::now() + std::time::Duration::from_secs_f64(seconds);
-            while !d.load(Ordering::Relaxed) {
-                if Instant::now() >= deadline {
-                    h.store(true, Ordering::Relaxed);
-                    interrupter.stop(Some("time budget reached"));
-                    return;
-                }
-                std::thread::sleep(std::time::Duration::from_millis(50));
-            }
-        });
-        TimeBudget { done, hit }
-    }
-
-    /// Ends the timer; whether the budget stopped training.
-    fn finish(self) -> bool {
-        self.done.store(true, Ordering::Relaxed);
-        self.hit.load(Ordering::Relaxed)
-    }
-}
-
-/// One row of `metrics.csv`.
-#[derive(Clone, Debug)]
-struct EpochMetrics {
-    epoch: usize,
-    train_loss: f64,
-    train_accuracy: f64,
-    valid_loss: f64,
-    valid_accuracy: f64,
-    train_perplexity: f64,
-    valid_perplexity: f64,
-    valid_bleu: f64,
-    valid_chrf: f64,
-    valid_exact_match: f64,
-    learning_rate: f64,
-}
-
-/// Collects burn-train's per-epoch metric logs into `metrics.csv` and returns the rows.
-fn write_metrics_csv(dir: &Path) -> Result<Vec<EpochMetrics>, TrainError> {
-    let mut rows = Vec::new();
-    for epoch in 1.. {
-        let read = |split: &str, name: &str| epoch_value(dir, split, epoch, name);
-        let Some(valid_loss) = read("valid", "Loss") else {
-            break;
-        };
-        rows.push(EpochMetrics {
-            epoch,
-            train_loss: read("train", "Loss").unwrap_or(f64::NAN),
-            train_accuracy: read("train", "Accuracy").unwrap_or(f64::NAN),
-            valid_loss,
-            valid_accuracy: read("valid", "Accuracy").unwrap_or(f64::NAN),
-            train_perplexity: read("train", "Perplexity").unwrap_or(f64::NAN),
-            valid_perplexity: read("valid", "Perplexity").unwrap_or(f64::NAN),
-            valid_bleu: read("valid", "BLEU").unwrap_or(f64::NAN),
-            valid_chrf: read("valid", "chrF").unwrap_or(f64::NAN),
-            valid_exact_match: read("valid", "Exact_Match").unwrap_or(f64::NAN),
-            learning_rate: read("train", "Learning_Rate").unwrap_or(f64::NAN),
-        });
-    }
-    let mut csv = String::from(
-        "epoch,train_loss,train_accuracy,train_perplexity,valid_loss,valid_accuracy,valid_perplexity,valid_bleu,valid_chrf,valid_exact_match,learning_rate\n",
-    );
-    for r in &rows {
-        csv.push_str(&format!(
-            "{},{},{},{},{},{},{},{},{},{},{}\n",
-            r.epoch,
-            r.train_loss,
-            r.train_accuracy,
-            r.train_perplexity,
-            r.valid_loss,
-            r.valid_accuracy,
-            r.valid_perplexity,
-            r.valid_bleu,
-            r.valid_chrf,
-            r.valid_exact_match,
-            r.learning_rate
-        ));
-    }
-    write_atomic(&dir.join(files::METRICS), csv)?;
-    let series = |name, value: fn(&EpochMetrics) -> f64| Series {
-        name,
-        points: rows.iter().map(|r| (r.epoch as f64, value(r))).collect(),
-    };
-    line_plot(
-        &dir.join(files::LOSS_PLOT),
-        "loss per epoch",
-        "cross-entropy (label-smoothed)",
-        &[
-            series("train", |r| r.train_loss),
-            series("validation", |r| r.valid_loss),
-        ],
-    )?;
-    line_plot(
-        &dir.join(files::SCORE_PLOT),
-        "validation scores per epoch (greedy decoding)",
-        "score (0-100)",
-        &[
-            series("BLEU", |r| r.valid_bleu),
-            series("chrF", |r| r.valid_chrf),
-            series("exact match %", |r| r.valid_exact_match),
-        ],
-    )?;
-    Ok(rows)
-}
-
-/// The epoch value burn-train logged for a metric: the last line of its log, `value,final`.
-fn epoch_value(dir: &Path, split: &str, epoch: usize, name: &str) -> Option<f64> {
-    let path = dir
-        .join(split)
-        .join(format!("epoch-{epoch}"))
-        .join(format!("{name}.log"));
-    let text = std::fs::read_to_string(path).ok()?;
-    let last = text.lines().rev().find(|l| !l.trim().is_empty())?;
-    let (value, kind) = last.split_once(',')?;
-    (kind.trim() == "final")
-        .then(|| value.trim().parse().ok())
-        .flatten()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_monitor_reduces_the_rate_on_plateaus_and_stops_on_patience_and_nan() {
-        let scale = Arc::new(Mutex::new(1.0));
-        let mut monitor = Monitor {
-            patience: Some(3),
-            best: None,
-            reason: Arc::new(Mutex::new(None)),
-            plateau: Some(Plateau {
-                patience: 2,
-                factor: 0.5,
-                scale: scale.clone(),
-                since: 0,
-            }),
-            keep_best: Arc::default(),
-            state_dir: None,
-            epoch: None,
-        };
-        let lr = || *scale.lock().unwrap();
-        assert_eq!(monitor.observe(1, Some(2.0), Some(2.0), Some(10.0)), None);
-        assert_eq!(monitor.observe(2, Some(1.5), Some(1.9), Some(12.0)), None);
-        assert_eq!(monitor.observe(3, Some(1.4), Some(1.9), Some(11.0)), None);
-        assert_eq!(lr(), 1.0);
-        assert_eq!(monitor.observe(4, Some(1.3), Some(1.9), Some(11.5)), None);
-        assert_eq!(lr(), 0.5, "two epochs without improvement halve the rate");
-        let stop = monitor
-            .observe(5, Some(1.2), Some(1.9), Some(11.9))
-            .unwrap();
-        assert!(
-            stop.contains("no validation improvement for 3 epochs"),
-            "{stop}"
-        );
-
-        let mut monitor = Monitor {
-            patience: None,
-            best: None,
-            reason: Arc::new(Mutex::new(None)),
-            plateau: None,
-            keep_best: Arc::default(),
-            state_dir: None,
-            epoch: None,
-        };
-        let stop = monitor
-            .observe(1, Some(f64::NAN), Some(1.0), Some(0.0))
-            .unwrap();
-        assert!(
-            stop.contains("training loss became NaN in epoch 1"),
-            "{stop}"
-        );
-        assert!(
-            monitor
-                .observe(1, Some(1.0), Some(f64::INFINITY), None)
-                .unwrap()
-                .contains("validation loss became inf")
-        );
-    }
-
-    #[test]
-    fn checkpoints_are_ranked_by_bleu_then_loss() {
-        assert!(better((30.0, 2.0), (20.0, 1.0)));
-        assert!(
-            better((0.0, 1.0), (0.0, 2.0)),
-            "equal BLEU: lower loss wins"
-        );
-        assert!(
-            !better((0.0, 2.0), (0.0, 2.0)),
-            "ties keep the earlier epoch"
-        );
-        assert!(!better((f64::NAN, 0.1), (0.0, 5.0)));
-        assert!(better((0.0, 5.0), (f64::NAN, f64::NAN)));
-    }
-}
-
-#[cfg(test)]
-mod schedule_tests {
-    use crate::TrainingConfig;
-    use burn::lr_scheduler::noam::NoamLrSchedulerConfig;
-
-    #[test]
-    fn the_noam_schedule_peaks_at_lr_after_warmup() {
-        // lr(step) = factor · d^-0.5 · min(step^-0.5, step · warmup^-1.5), factor = lr · sqrt(d · warmup):
-        // lr(1) = lr / warmup, lr(warmup) = lr, lr(10 · warmup) = lr / sqrt(10).
-        let config = TrainingConfig::new().with_lr(0.002).with_warmup_steps(100);
-        let d_model = 64;
-        let mut schedule = NoamLrSchedulerConfig::new(config.noam_factor(d_model))
-            .with_warmup_steps(config.warmup_steps)
-            .with_model_size(d_model)
-            .init()
-            .unwrap();
-        let lrs: Vec<f64> = (1..=1000).map(|_| schedule.step().base()).collect();
-        let close = |a: f64, b: f64| (a - b).abs() < 1e-9 * b.max(1.0) + 1e-12;
-        assert!(close(lrs[0], 0.002 / 100.0), "step 1: {}", lrs[0]);
-        assert!(close(lrs[99], 0.002), "warmup: {}", lrs[99]);
-        assert!(
-            close(lrs[999], 0.002 / 10f64.sqrt()),
-            "10 warmup: {}",
-            lrs[999]
-        );
-        assert!(lrs.iter().all(|&lr| lr <= 0.002 + 1e-12));
-    }
 }
