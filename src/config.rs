@@ -10,20 +10,12 @@ use serde_json::Value;
 use transduce_data::DataConfig;
 use transduce_infer::TrainingConfig;
 use transduce_infer::artifact::RunConfig;
-use transduce_nn::{BahdanauConfig, LuongConfig, ModelConfig, RnnSeq2SeqConfig, TransformerConfig};
+use transduce_nn::{Arch, ModelConfig, TransformerConfig};
 
-/// The architectures `--arch` accepts.
-pub const ARCHS: &[&str] = &["seq2seq", "luong", "bahdanau", "transformer"];
-
-/// The default config of an architecture (vocabulary sizes are filled in from the data later).
+/// The default config of an architecture named in a config file or flag (vocabulary sizes are
+/// filled in from the data later).
 pub fn default_model(arch: &str) -> anyhow::Result<ModelConfig> {
-    match arch {
-        "seq2seq" => Ok(ModelConfig::Seq2seq(RnnSeq2SeqConfig::new(0, 0))),
-        "luong" => Ok(ModelConfig::Luong(LuongConfig::new(0, 0))),
-        "bahdanau" => Ok(ModelConfig::Bahdanau(BahdanauConfig::new(0, 0))),
-        "transformer" => Ok(ModelConfig::Transformer(TransformerConfig::new(0, 0))),
-        other => bail!("unknown architecture {other:?}; expected one of {ARCHS:?}"),
-    }
+    Ok(ModelConfig::default_for(arch.parse::<Arch>()?))
 }
 
 /// Deep-merges `overlay` into `base`: objects key by key, anything else replaced.

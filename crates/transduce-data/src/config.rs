@@ -13,6 +13,7 @@ use crate::{
 /// Which side is the source.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
 pub enum Direction {
     /// As in the files: first column (or `--src`) is the source.
     #[default]

@@ -4,6 +4,7 @@
 #![warn(missing_docs)]
 
 pub mod batcher;
+pub mod bpe;
 pub mod bucket;
 pub mod config;
 pub mod corpus;

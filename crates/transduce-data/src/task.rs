@@ -16,6 +16,7 @@ const DATE_LAST: i64 = 47_482;
 /// A built-in task.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
 pub enum Task {
     /// `4721 -> 4721`.
     Copy,

@@ -8,16 +8,15 @@
 //!   German `geht's`). Detokenisation is Moses' (sacremoses') for the language, so
 //!   `Hi , you !` becomes `Hi, you!` and `l' homme` becomes `l'homme`.
 //! - `bpe`: byte-pair encoding (Sennrich et al. 2016) trained on the training corpus with Hugging
-//!   Face's `tokenizers`, over bytes (GPT-2's byte-level alphabet), so any text round-trips
-//!   exactly and nothing is ever unknown. Training is offline; the model is saved as JSON.
+//!   Face's `tokenizers` (the `train` feature), over bytes (GPT-2's byte-level alphabet), so any
+//!   text round-trips exactly and nothing is ever unknown. Training is offline; the model is
+//!   saved as JSON, and applied by [`crate::bpe`] without the trainer.
 
 use std::path::Path;
 
 use serde::{Deserialize, Serialize};
-use tokenizers::decoders::byte_level::ByteLevel as ByteLevelDecoder;
-use tokenizers::models::TrainerWrapper;
-use tokenizers::models::bpe::{BPE, BpeTrainerBuilder};
-use tokenizers::pre_tokenizers::byte_level::ByteLevel;
+
+use crate::bpe::BytePairs;
 
 use crate::DataError;
 use crate::moses::{self, Lang};
@@ -25,6 +24,7 @@ use crate::moses::{self, Lang};
 /// Which tokenizer, as given to `--tokenizer`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
 pub enum TokenizerKind {
     /// Characters.
     Char,
@@ -53,7 +53,7 @@ pub enum Tokenizer {
     /// See [`TokenizerKind::Word`]: splitting and joining follow the language.
     Word(Lang),
     /// See [`TokenizerKind::Bpe`].
-    Bpe(Box<tokenizers::Tokenizer>),
+    Bpe(Box<BytePairs>),
 }
 
 impl Tokenizer {
@@ -77,22 +77,7 @@ impl Tokenizer {
         match kind {
             TokenizerKind::Char => Ok(Tokenizer::Char),
             TokenizerKind::Word => Ok(Tokenizer::Word(lang)),
-            TokenizerKind::Bpe => {
-                let mut trainer: TrainerWrapper = BpeTrainerBuilder::new()
-                    .show_progress(false)
-                    .vocab_size(vocab_size)
-                    .min_frequency(2)
-                    .initial_alphabet(ByteLevel::alphabet().into_iter().collect())
-                    .build()
-                    .into();
-                let mut tokenizer = tokenizers::Tokenizer::new(BPE::default());
-                tokenizer.with_pre_tokenizer(Some(ByteLevel::new(false, true, true)));
-                tokenizer.with_decoder(Some(ByteLevelDecoder::new(false, true, true)));
-                tokenizer
-                    .train(&mut trainer, corpus)
-                    .map_err(|e| DataError::Invalid(format!("BPE training failed: {e}")))?;
-                Ok(Tokenizer::Bpe(Box::new(tokenizer)))
-            }
+            TokenizerKind::Bpe => train_bpe(corpus, vocab_size),
         }
     }
 
@@ -100,14 +85,7 @@ impl Tokenizer {
     /// so that no input byte is ever `<unk>`; nothing for the others.
     pub fn alphabet(&self) -> Vec<String> {
         match self {
-            Tokenizer::Bpe(_) => {
-                let mut symbols: Vec<String> = ByteLevel::alphabet()
-                    .into_iter()
-                    .map(String::from)
-                    .collect();
-                symbols.sort();
-                symbols
-            }
+            Tokenizer::Bpe(_) => crate::bpe::alphabet(),
             _ => Vec::new(),
         }
     }
@@ -117,10 +95,7 @@ impl Tokenizer {
         match self {
             Tokenizer::Char => text.chars().map(String::from).collect(),
             Tokenizer::Word(lang) => split_words(text, *lang),
-            Tokenizer::Bpe(bpe) => bpe
-                .encode(text, false)
-                .map(|e| e.get_tokens().to_vec())
-                .unwrap_or_default(),
+            Tokenizer::Bpe(bpe) => bpe.encode(text),
         }
     }
 
@@ -129,20 +104,14 @@ impl Tokenizer {
         match self {
             Tokenizer::Char => tokens.iter().map(AsRef::as_ref).collect(),
             Tokenizer::Word(lang) => moses::detokenize(tokens, *lang),
-            Tokenizer::Bpe(bpe) => {
-                let ids: Vec<u32> = tokens
-                    .iter()
-                    .filter_map(|t| bpe.token_to_id(t.as_ref()))
-                    .collect();
-                bpe.decode(&ids, false).unwrap_or_default()
-            }
+            Tokenizer::Bpe(bpe) => bpe.decode(tokens),
         }
     }
 
     /// Writes a trained tokenizer's model (BPE only; the others need no file).
     pub fn save(&self, path: &Path) -> Result<(), DataError> {
         if let Tokenizer::Bpe(bpe) = self {
-            bpe.save(path, false).map_err(|e| DataError::File {
+            std::fs::write(path, bpe.to_json()).map_err(|e| DataError::File {
                 path: path.into(),
                 message: format!("cannot write the tokenizer: {e}"),
             })?;
@@ -162,7 +131,8 @@ impl Tokenizer {
                         std::io::Error::new(std::io::ErrorKind::NotFound, "no such file"),
                     ));
                 }
-                let bpe = tokenizers::Tokenizer::from_file(path).map_err(|e| DataError::File {
+                let json = std::fs::read_to_string(path).map_err(|e| DataError::io(path, e))?;
+                let bpe = BytePairs::from_json(&json).map_err(|e| DataError::File {
                     path: path.into(),
                     message: format!("not a tokenizer file: {e}"),
                 })?;
@@ -170,6 +140,60 @@ impl Tokenizer {
             }
         }
     }
+}
+
+/// Trains byte-level BPE with Hugging Face's `tokenizers`, then keeps only what applying it
+/// needs (its saved JSON, read by [`BytePairs`]).
+#[cfg(feature = "train")]
+fn train_bpe<'a>(
+    corpus: impl Iterator<Item = &'a str> + Send,
+    vocab_size: usize,
+) -> Result<Tokenizer, DataError> {
+    let json = train_hf_bpe(corpus, vocab_size)?
+        .to_string(false)
+        .map_err(|e| DataError::Invalid(format!("BPE model not serialisable: {e}")))?;
+    let bpe = BytePairs::from_json(&json)
+        .map_err(|e| DataError::Invalid(format!("BPE model not readable: {e}")))?;
+    Ok(Tokenizer::Bpe(Box::new(bpe)))
+}
+
+/// Hugging Face's byte-level BPE: the `ByteLevel` pre-tokenizer and decoder (no prefix space),
+/// trained from the 256 byte symbols on, merging pairs seen at least twice.
+#[cfg(feature = "train")]
+fn train_hf_bpe<'a>(
+    corpus: impl Iterator<Item = &'a str> + Send,
+    vocab_size: usize,
+) -> Result<tokenizers::Tokenizer, DataError> {
+    use tokenizers::decoders::byte_level::ByteLevel as ByteLevelDecoder;
+    use tokenizers::models::TrainerWrapper;
+    use tokenizers::models::bpe::{BPE, BpeTrainerBuilder};
+    use tokenizers::pre_tokenizers::byte_level::ByteLevel;
+
+    let mut trainer: TrainerWrapper = BpeTrainerBuilder::new()
+        .show_progress(false)
+        .vocab_size(vocab_size)
+        .min_frequency(2)
+        .initial_alphabet(ByteLevel::alphabet().into_iter().collect())
+        .build()
+        .into();
+    let mut tokenizer = tokenizers::Tokenizer::new(BPE::default());
+    tokenizer.with_pre_tokenizer(Some(ByteLevel::new(false, true, true)));
+    tokenizer.with_decoder(Some(ByteLevelDecoder::new(false, true, true)));
+    tokenizer
+        .train(&mut trainer, corpus)
+        .map_err(|e| DataError::Invalid(format!("BPE training failed: {e}")))?;
+    Ok(tokenizer)
+}
+
+/// Without the `train` feature, a BPE model can be loaded and applied but not trained.
+#[cfg(not(feature = "train"))]
+fn train_bpe<'a>(
+    _corpus: impl Iterator<Item = &'a str> + Send,
+    _vocab_size: usize,
+) -> Result<Tokenizer, DataError> {
+    Err(DataError::Invalid(
+        "training a BPE tokenizer needs transduce-data's `train` feature".into(),
+    ))
 }
 
 /// Whitespace-separated words, with punctuation marks split off as tokens of their own, as
@@ -302,6 +326,7 @@ mod tests {
     }
 
     #[test]
+    #[cfg(feature = "train")]
     fn bpe_round_trips_exactly_and_learns_merges() {
         let corpus = [
             "the cat sat on the mat",
@@ -340,23 +365,61 @@ mod tests {
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, feature = "train"))]
 mod properties {
     use super::*;
     use proptest::prelude::*;
     use std::sync::OnceLock;
 
-    fn bpe() -> &'static Tokenizer {
-        static BPE: OnceLock<Tokenizer> = OnceLock::new();
+    const CORPUS: [&str; 6] = [
+        "a cat sat on a mat",
+        "le chat est sur le tapis, n'est-ce pas ?",
+        "고양이가 매트 위에 앉았다",
+        "1234 5678",
+        "It's the cat's mat; they're   sitting\n\tthere.",
+        "émigré naïve café ✓ 😀😀",
+    ];
+
+    /// Hugging Face's trained BPE, and ours read from its JSON.
+    fn bpes() -> &'static (tokenizers::Tokenizer, Tokenizer) {
+        static BPE: OnceLock<(tokenizers::Tokenizer, Tokenizer)> = OnceLock::new();
         BPE.get_or_init(|| {
-            let corpus = [
-                "a cat sat on a mat",
-                "le chat est sur le tapis",
-                "고양이가 매트 위에 앉았다",
-                "1234 5678",
-            ];
-            Tokenizer::train(TokenizerKind::Bpe, Lang::En, corpus.iter().copied(), 200).unwrap()
+            let corpus = CORPUS.iter().cycle().take(60).copied();
+            let hf = train_hf_bpe(corpus.clone(), 400).unwrap();
+            let ours = Tokenizer::Bpe(Box::new(
+                BytePairs::from_json(&hf.to_string(false).unwrap()).unwrap(),
+            ));
+            (hf, ours)
         })
+    }
+
+    fn bpe() -> &'static Tokenizer {
+        &bpes().1
+    }
+
+    /// Our BPE gives Hugging Face's tokens, and decodes them as it does.
+    fn same_as_hf(text: &str) -> Result<(), TestCaseError> {
+        let (hf, ours) = bpes();
+        let theirs = hf.encode(text, false).unwrap();
+        let tokens = ours.tokenize(text);
+        prop_assert_eq!(&tokens, &theirs.get_tokens().to_vec(), "{:?}", text);
+        let decoded = hf.decode(theirs.get_ids(), false).unwrap();
+        prop_assert_eq!(ours.detokenize(&tokens), decoded);
+        Ok(())
+    }
+
+    #[test]
+    fn bpe_applies_merges_as_hugging_face_does() {
+        for text in CORPUS.iter().copied().chain([
+            "",
+            " ",
+            "   leading and trailing   ",
+            "the cat's mat isn't   here\r\n",
+            "tapis tapis tapistapis 12345678 1234",
+            "mixed 2026년 numbers123 and--dashes... «quotes»",
+        ]) {
+            same_as_hf(text).unwrap();
+        }
     }
 
     proptest! {
@@ -374,7 +437,8 @@ mod properties {
                 let _ = word.detokenize(&words);
             }
             let pieces = bpe().tokenize(&text);
-            prop_assert_eq!(bpe().detokenize(&pieces), text);
+            prop_assert_eq!(bpe().detokenize(&pieces), text.clone());
+            same_as_hf(&text)?;
         }
     }
 }

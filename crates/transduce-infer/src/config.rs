@@ -11,6 +11,7 @@ use crate::score::BleuTokenize;
 /// How the learning rate changes during training.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
 pub enum Schedule {
     /// Vaswani et al.: linear warmup to `lr`, then decay as `step^-0.5`.
     Noam,

@@ -10,6 +10,7 @@
 #![warn(missing_docs)]
 
 pub mod activation;
+pub mod arch;
 pub mod bahdanau;
 pub mod batch;
 pub mod dropout;
@@ -24,6 +25,7 @@ pub mod seq2seq;
 pub mod special;
 pub mod transformer;
 
+pub use arch::{Arch, Preset};
 pub use bahdanau::{Bahdanau, BahdanauConfig};
 pub use batch::Seq2SeqBatch;
 pub use error::NnError;

@@ -63,14 +63,9 @@ pub enum ModelState {
 }
 
 impl ModelConfig {
-    /// The architecture's name, as given to `--arch`.
+    /// The architecture's name, as in a config's `"arch"` (see [`crate::Arch`]).
     pub fn arch(&self) -> &'static str {
-        match self {
-            ModelConfig::Seq2seq(_) => "seq2seq",
-            ModelConfig::Luong(_) => "luong",
-            ModelConfig::Bahdanau(_) => "bahdanau",
-            ModelConfig::Transformer(_) => "transformer",
-        }
+        self.kind().name()
     }
 
     /// Checks every value before anything is built.

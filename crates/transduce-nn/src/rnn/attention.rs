@@ -27,6 +27,7 @@ const MASKED_SCORE: f32 = -1.0e9;
 /// How a decoder state is scored against an encoder state.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
 pub enum Score {
     /// `s · h` (needs equal widths).
     Dot,

@@ -32,6 +32,7 @@ use crate::pytorch::Importer;
 /// Which recurrence.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
 pub enum CellKind {
     /// Elman's simple recurrent network.
     Rnn,

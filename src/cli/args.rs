@@ -1,5 +1,8 @@
-//! The command line: argument definitions, and the one place where `train`'s and `data`'s flags
-//! are mapped onto a [`RunConfig`] (typed, so a flag cannot be parsed and then lost).
+//! The command line's arguments, and the one place where `train`'s and `data`'s flags are mapped
+//! onto a [`RunConfig`] (typed, so a flag cannot be parsed and then lost).
+//!
+//! Choices such as `--arch`, `--cell` or `--task` parse straight into the library's own enums
+//! (their `clap` feature derives `ValueEnum`), so the command line cannot drift from them.
 
 use std::path::PathBuf;
 
@@ -11,7 +14,7 @@ use transduce_infer::LengthLimit;
 use transduce_infer::artifact::RunConfig;
 use transduce_infer::config::Schedule;
 use transduce_infer::score::BleuTokenize;
-use transduce_nn::{CellKind, ModelConfig, Positions, Score};
+use transduce_nn::{Arch, CellKind, ModelConfig, Positions, Preset, Score};
 
 use crate::device::{DeviceList, DeviceSpec};
 
@@ -172,109 +175,6 @@ pub enum SplitArg {
     Test,
 }
 
-/// `--arch`.
-#[derive(Clone, Copy, Debug, ValueEnum)]
-pub enum ArchArg {
-    /// Sutskever et al. 2014: encoder-decoder with one fixed context vector.
-    Seq2seq,
-    /// Luong et al. 2015: global attention (dot, general, concat).
-    Luong,
-    /// Bahdanau et al. 2015: additive attention.
-    Bahdanau,
-    /// Vaswani et al. 2017.
-    Transformer,
-}
-
-/// `--preset`.
-#[derive(Clone, Copy, Debug, ValueEnum)]
-pub enum PresetArg {
-    /// N=2, d_model 64, 4 heads, d_ff 256.
-    Tiny,
-    /// N=3, d_model 256, 4 heads, d_ff 512.
-    Small,
-    /// The paper's base: N=6, d_model 512, 8 heads, d_ff 2048.
-    Base,
-}
-
-/// `--schedule`.
-#[derive(Clone, Copy, Debug, ValueEnum)]
-pub enum ScheduleArg {
-    /// Warmup then inverse square root decay.
-    Noam,
-    /// Constant, halved after epochs without validation improvement.
-    Plateau,
-}
-
-/// `--positions`.
-#[derive(Clone, Copy, Debug, ValueEnum)]
-pub enum PositionsArg {
-    /// The paper's sinusoids (no length limit).
-    Sinusoidal,
-    /// A learned table of --max-len positions.
-    Learned,
-}
-
-/// `--cell`.
-#[derive(Clone, Copy, Debug, ValueEnum)]
-pub enum CellArg {
-    /// Elman's simple recurrent network.
-    Rnn,
-    /// Gated recurrent unit.
-    Gru,
-    /// Long short-term memory.
-    Lstm,
-}
-
-/// `--score`.
-#[derive(Clone, Copy, Debug, ValueEnum)]
-pub enum ScoreArg {
-    /// `s · h`.
-    Dot,
-    /// `s · W_a h`.
-    General,
-    /// `v · tanh(W_a [s; h])`.
-    Concat,
-}
-
-/// `--task`.
-#[derive(Clone, Copy, Debug, ValueEnum)]
-pub enum TaskArg {
-    /// Copy a digit string.
-    Copy,
-    /// Reverse a digit string.
-    Reverse,
-    /// Sort the digits of a string.
-    Sort,
-    /// Dates in English, French and Korean formats -> ISO 8601.
-    Dates,
-    /// Numbers in English or French words -> digits.
-    Numbers,
-    /// Numbers in English words -> digits.
-    NumbersEn,
-    /// Numbers in French words -> digits.
-    NumbersFr,
-}
-
-/// `--tokenizer`.
-#[derive(Clone, Copy, Debug, ValueEnum)]
-pub enum TokenizerArg {
-    /// Characters (exact round trip).
-    Char,
-    /// Words and punctuation marks.
-    Word,
-    /// Byte-level BPE trained on the corpus (exact round trip).
-    Bpe,
-}
-
-/// `--direction`.
-#[derive(Clone, Copy, Debug, ValueEnum)]
-pub enum DirectionArg {
-    /// As in the files.
-    Forward,
-    /// Swapped.
-    Reverse,
-}
-
 /// Default artifact directory of `train`, `translate` and `eval`.
 pub const DEFAULT_ARTIFACT_DIR: &str = "runs/default";
 
@@ -283,13 +183,13 @@ pub const DEFAULT_ARTIFACT_DIR: &str = "runs/default";
 pub struct TrainArgs {
     /// Architecture.
     #[arg(long, value_enum)]
-    pub arch: Option<ArchArg>,
+    pub arch: Option<Arch>,
     /// Recurrent cell (seq2seq, luong, bahdanau). [default: lstm; gru for bahdanau]
     #[arg(long, value_enum)]
-    pub cell: Option<CellArg>,
+    pub cell: Option<CellKind>,
     /// Luong score function. [default: general]
     #[arg(long, value_enum)]
-    pub score: Option<ScoreArg>,
+    pub score: Option<Score>,
     /// seq2seq: read each source sentence backwards (Sutskever et al.'s trick).
     #[arg(long)]
     pub reverse_source: bool,
@@ -304,10 +204,10 @@ pub struct TrainArgs {
     pub layers: Option<usize>,
     /// Transformer preset: tiny (the defaults), small (N=3, d_model 256) or base (the paper's N=6, d_model 512).
     #[arg(long, value_enum)]
-    pub preset: Option<PresetArg>,
+    pub preset: Option<Preset>,
     /// Transformer: sinusoidal or learned positions. [default: sinusoidal]
     #[arg(long, value_enum)]
-    pub positions: Option<PositionsArg>,
+    pub positions: Option<Positions>,
     /// Transformer: size of the learned position table (longest sequence). [default: 256]
     #[arg(long)]
     pub max_positions: Option<usize>,
@@ -370,7 +270,7 @@ pub struct TrainArgs {
     /// Learning-rate schedule: noam (the Transformer's default) or plateau (constant, halved
     /// when validation stalls; the recurrent models' default).
     #[arg(long, value_enum)]
-    pub schedule: Option<ScheduleArg>,
+    pub schedule: Option<Schedule>,
     /// Recurrent models: probability of feeding the reference token (scheduled sampling below 1). [default: 1]
     #[arg(long)]
     pub teacher_forcing: Option<f64>,
@@ -413,7 +313,7 @@ pub struct TrainArgs {
 pub struct DataArgs {
     /// Built-in task (used when no corpus is given). [default: reverse]
     #[arg(long, value_enum)]
-    pub task: Option<TaskArg>,
+    pub task: Option<Task>,
     /// Training corpus: one `source<TAB>target` pair per line (extra columns ignored).
     #[arg(long, value_name = "FILE.tsv")]
     pub train: Option<PathBuf>,
@@ -437,7 +337,7 @@ pub struct DataArgs {
     pub test_tgt: Option<PathBuf>,
     /// Tokenizer of both sides. [default: char for tasks, word for corpora]
     #[arg(long, value_enum)]
-    pub tokenizer: Option<TokenizerArg>,
+    pub tokenizer: Option<TokenizerKind>,
     /// Vocabulary size (BPE merges up to it; char/word vocabularies are capped). [default: 8000 for bpe]
     #[arg(long)]
     pub vocab_size: Option<usize>,
@@ -462,7 +362,7 @@ pub struct DataArgs {
     pub max_sentence_len: Option<usize>,
     /// Which side is the source: forward (as in the files) or reverse.
     #[arg(long, value_enum)]
-    pub direction: Option<DirectionArg>,
+    pub direction: Option<Direction>,
     /// Skip malformed lines (counted) instead of failing.
     #[arg(long)]
     pub skip_bad_lines: bool,
@@ -608,7 +508,7 @@ fn switch(target: &mut bool, given: bool) {
 impl DataArgs {
     /// Applies the data flags to `data`; `joint_vocab` is forced on by `--share-embeddings`.
     pub fn apply(&self, data: &mut DataConfig, joint_vocab: bool) {
-        set(&mut data.task, self.task.map(Task::from));
+        set(&mut data.task, self.task);
         set(&mut data.train, self.train.clone().map(Some));
         set(&mut data.src, self.src.clone().map(Some));
         set(&mut data.tgt, self.tgt.clone().map(Some));
@@ -616,10 +516,7 @@ impl DataArgs {
         set(&mut data.valid_tgt, self.valid_tgt.clone().map(Some));
         set(&mut data.test_src, self.test_src.clone().map(Some));
         set(&mut data.test_tgt, self.test_tgt.clone().map(Some));
-        set(
-            &mut data.tokenizer,
-            self.tokenizer.map(|t| Some(TokenizerKind::from(t))),
-        );
+        set(&mut data.tokenizer, self.tokenizer.map(Some));
         set(&mut data.vocab_size, self.vocab_size.map(Some));
         set(&mut data.min_freq, self.min_freq);
         switch(&mut data.joint_vocab, self.joint_vocab || joint_vocab);
@@ -627,7 +524,7 @@ impl DataArgs {
         set(&mut data.src_lang, self.src_lang.map(Some));
         set(&mut data.tgt_lang, self.tgt_lang.map(Some));
         set(&mut data.max_sentence_len, self.max_sentence_len.map(Some));
-        set(&mut data.direction, self.direction.map(Direction::from));
+        set(&mut data.direction, self.direction);
         switch(&mut data.skip_bad_lines, self.skip_bad_lines);
         set(&mut data.n_train, self.n_train);
         set(&mut data.n_valid, self.n_valid);
@@ -657,7 +554,7 @@ fn inapplicable(arch: &str, given: &[(&'static str, bool)]) -> anyhow::Result<()
 impl TrainArgs {
     /// The architecture the flags ask for, if they do.
     pub fn arch(&self) -> Option<&'static str> {
-        self.arch.map(ArchArg::name)
+        self.arch.map(Arch::name)
     }
 
     /// Applies every `train` flag to `config`: the one place where flags meet the run config.
@@ -672,10 +569,7 @@ impl TrainArgs {
         set(&mut t.max_tokens, self.max_tokens.map(Some));
         set(&mut t.bucket, self.bucket);
         set(&mut t.lr, self.lr);
-        set(
-            &mut t.schedule,
-            self.schedule.map(|s| Some(Schedule::from(s))),
-        );
+        set(&mut t.schedule, self.schedule.map(Some));
         set(&mut t.warmup_steps, self.warmup_steps);
         set(&mut t.teacher_forcing, self.teacher_forcing);
         set(&mut t.time_budget, self.time_budget.map(Some));
@@ -709,7 +603,7 @@ impl TrainArgs {
             ("--score", self.score.is_some()),
             ("--input-feeding", self.input_feeding.is_some()),
         ];
-        let cell = self.cell.map(CellKind::from);
+        let cell = self.cell;
         match &mut config.model {
             ModelConfig::Transformer(m) => {
                 inapplicable(arch, &recurrent_only)?;
@@ -721,7 +615,7 @@ impl TrainArgs {
                 set(&mut m.n_heads, self.n_heads);
                 set(&mut m.d_ff, self.d_ff);
                 set(&mut m.dropout, self.dropout);
-                set(&mut m.positions, self.positions.map(Positions::from));
+                set(&mut m.positions, self.positions);
                 set(&mut m.max_len, self.max_positions);
                 switch(&mut m.share_embeddings, self.share_embeddings);
                 switch(&mut m.tie_output, self.tie_output);
@@ -747,7 +641,7 @@ impl TrainArgs {
                 set(&mut m.d_hidden, self.d_hidden);
                 set(&mut m.d_embedding, self.d_embedding);
                 set(&mut m.dropout, self.dropout);
-                set(&mut m.score, self.score.map(Score::from));
+                set(&mut m.score, self.score);
                 set(&mut m.input_feeding, self.input_feeding);
             }
             ModelConfig::Bahdanau(m) => {
@@ -763,99 +657,5 @@ impl TrainArgs {
             }
         }
         Ok(())
-    }
-}
-
-impl ArchArg {
-    /// The architecture's name in configs.
-    pub fn name(self) -> &'static str {
-        match self {
-            ArchArg::Seq2seq => "seq2seq",
-            ArchArg::Luong => "luong",
-            ArchArg::Bahdanau => "bahdanau",
-            ArchArg::Transformer => "transformer",
-        }
-    }
-}
-
-impl PresetArg {
-    /// The preset's name in [`transduce_nn::TransformerConfig::preset`].
-    pub fn name(self) -> &'static str {
-        match self {
-            PresetArg::Tiny => "tiny",
-            PresetArg::Small => "small",
-            PresetArg::Base => "base",
-        }
-    }
-}
-
-impl From<ScheduleArg> for Schedule {
-    fn from(s: ScheduleArg) -> Self {
-        match s {
-            ScheduleArg::Noam => Schedule::Noam,
-            ScheduleArg::Plateau => Schedule::Plateau,
-        }
-    }
-}
-
-impl From<PositionsArg> for Positions {
-    fn from(p: PositionsArg) -> Self {
-        match p {
-            PositionsArg::Sinusoidal => Positions::Sinusoidal,
-            PositionsArg::Learned => Positions::Learned,
-        }
-    }
-}
-
-impl From<CellArg> for CellKind {
-    fn from(c: CellArg) -> Self {
-        match c {
-            CellArg::Rnn => CellKind::Rnn,
-            CellArg::Gru => CellKind::Gru,
-            CellArg::Lstm => CellKind::Lstm,
-        }
-    }
-}
-
-impl From<ScoreArg> for Score {
-    fn from(s: ScoreArg) -> Self {
-        match s {
-            ScoreArg::Dot => Score::Dot,
-            ScoreArg::General => Score::General,
-            ScoreArg::Concat => Score::Concat,
-        }
-    }
-}
-
-impl From<TaskArg> for Task {
-    fn from(t: TaskArg) -> Self {
-        match t {
-            TaskArg::Copy => Task::Copy,
-            TaskArg::Reverse => Task::Reverse,
-            TaskArg::Sort => Task::Sort,
-            TaskArg::Dates => Task::Dates,
-            TaskArg::Numbers => Task::Numbers,
-            TaskArg::NumbersEn => Task::NumbersEn,
-            TaskArg::NumbersFr => Task::NumbersFr,
-        }
-    }
-}
-
-impl From<DirectionArg> for Direction {
-    fn from(d: DirectionArg) -> Self {
-        match d {
-            DirectionArg::Forward => Direction::Forward,
-            DirectionArg::Reverse => Direction::Reverse,
-        }
-    }
-}
-
-impl From<TokenizerArg> for TokenizerKind {
-    fn from(t: TokenizerArg) -> Self {
-        match t {
-            TokenizerArg::Char => TokenizerKind::Char,
-            TokenizerArg::Word => TokenizerKind::Word,
-            TokenizerArg::Bpe => TokenizerKind::Bpe,
-        }
     }
 }
