@@ -25,6 +25,31 @@ pub enum InferError {
     /// Search options that no search can run with.
     #[error(transparent)]
     Decode(#[from] transduce_decode::DecodeError),
+    /// A file given to an import (a PyTorch state dict, a vocabulary) that cannot be read.
+    #[error("{path}: {message}")]
+    ImportFile {
+        /// The file.
+        path: PathBuf,
+        /// What went wrong.
+        message: String,
+    },
+    /// An imported vocabulary whose size differs from the rows of its embedding table.
+    #[error(
+        "the {side} vocabulary{} has {tokens} tokens, but the state dict's {tensor} has {rows} rows",
+        .path.as_ref().map(|p| format!(" ({})", p.display())).unwrap_or_default()
+    )]
+    VocabSize {
+        /// `source` or `target`.
+        side: &'static str,
+        /// The vocabulary file, when the vocabulary was read from one.
+        path: Option<PathBuf>,
+        /// Entries of the vocabulary.
+        tokens: usize,
+        /// The embedding table's name.
+        tensor: String,
+        /// Its rows.
+        rows: usize,
+    },
     /// Input that the model cannot take.
     #[error("{0}")]
     Input(String),

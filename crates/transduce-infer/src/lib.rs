@@ -11,6 +11,7 @@ pub mod artifact;
 pub mod config;
 pub mod error;
 pub mod evaluate;
+pub mod import;
 pub mod inspect;
 pub mod score;
 
@@ -18,3 +19,4 @@ pub use artifact::{Artifact, RunConfig};
 pub use config::TrainingConfig;
 pub use error::InferError;
 pub use evaluate::{EvalReport, LengthLimit, Translator};
+pub use import::{import_pytorch, read_import_config};

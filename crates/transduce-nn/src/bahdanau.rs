@@ -18,6 +18,7 @@ use burn::prelude::*;
 
 use crate::NnError;
 use crate::linear::BoundLinear;
+use crate::pytorch::Importer;
 use crate::rnn::attention::{RnnAttention, RnnAttentionConfig, Score};
 use crate::rnn::cell::CellKind;
 use crate::rnn::encoder::{BoundDecoderStack, RnnDecoderStack, RnnDecoderStackConfig};
@@ -125,6 +126,21 @@ impl BahdanauConfig {
 }
 
 impl Bahdanau {
+    /// This model with the weights of a PyTorch Bahdanau model's state dict: the source
+    /// encoder (`src_emb`, `encoder`, `bridge_h`, `bridge_c`), `tgt_emb`, `decoder`,
+    /// `attention.{key,query,v}`, `deep_output` and `out` (see [`crate::pytorch`]).
+    pub fn load_torch(self, from: &Importer) -> Result<Self, NnError> {
+        Ok(Bahdanau {
+            encoder: self.encoder.load_torch(from)?,
+            embedding: from.embedding(self.embedding, "tgt_emb")?,
+            decoder: self.decoder.load_torch(&from.with_prefix("decoder."))?,
+            attention: self.attention.load_torch(&from.with_prefix("attention."))?,
+            deep_output: from.linear(self.deep_output, "deep_output")?,
+            output: from.linear_out_in(self.output, "out")?,
+            dropout: self.dropout,
+        })
+    }
+
     /// The embedding table of a side.
     pub(crate) fn embedding_mut(&mut self, side: crate::Side) -> &mut Embedding {
         match side {

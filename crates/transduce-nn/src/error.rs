@@ -20,4 +20,16 @@ pub enum NnError {
         /// The state dict's shape.
         found: Vec<usize>,
     },
+    /// Tensors of the state dict that the model has no place for: the PyTorch model is not
+    /// the one the config describes.
+    #[error("the state dict has tensors the model does not use: {}", .0.join(", "))]
+    UnusedTensors(Vec<String>),
+    /// A tensor that the config says is shared with another (tied weights) holds other values.
+    #[error("{name} must equal {of} (the config ties them), but the values differ")]
+    NotTied {
+        /// The tensor that should be a copy.
+        name: String,
+        /// The tensor it should be a copy of.
+        of: String,
+    },
 }

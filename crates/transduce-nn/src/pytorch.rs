@@ -14,14 +14,58 @@
 //! Two conventions differ and are converted here: PyTorch's `Linear` weight is `[out, in]`
 //! where burn's is `[in, out]`, and PyTorch's recurrent layers carry two biases (`b_ih + b_hh`)
 //! where ours have one, except the GRU's hidden bias, which sits inside `r ⊙ (W_hn h + b_hn)`.
+//!
+//! # Whole models
+//!
+//! [`Model::load_torch`] builds any architecture from the `state_dict()` of a PyTorch module
+//! laid out as below (`assets/pytorch/make_import_fixture.py` defines all four and checks that
+//! they translate exactly as the imported models). Every tensor the config needs must be there
+//! with its shape, and every tensor of the dict must be used: a dict of another model is an
+//! error naming the tensors, never a partial import.
+//!
+//! | part | PyTorch module | names |
+//! |---|---|---|
+//! | source, target embeddings | `nn.Embedding` | `src_emb.weight`, `tgt_emb.weight` |
+//! | Transformer encoder | `nn.TransformerEncoder` of `nn.TransformerEncoderLayer` (ReLU, `batch_first`, `norm_first` as the config) | `encoder.layers.{i}.*`; `encoder.norm.*` with `norm_first` only |
+//! | Transformer decoder | `nn.TransformerDecoder` of `nn.TransformerDecoderLayer` | `decoder.layers.{i}.*`; `decoder.norm.*` with `norm_first` only |
+//! | learned positions | `nn.Embedding(max_len, d_model)` | `pos_emb.weight` |
+//! | output layer | `nn.Linear(d, tgt_vocab_size)` | `out.weight`, `out.bias` |
+//! | recurrent encoder | `nn.RNN`/`nn.GRU`/`nn.LSTM(d_embedding, d_hidden / directions, n_layers, bidirectional)` over packed sequences | `encoder.weight_ih_l{k}[_reverse]`, … |
+//! | bridge (bidirectional encoders) | `nn.Linear(d_hidden, d_hidden)`, per layer `s_0 = tanh(W [h_fwd; h_bwd] + b)` | `bridge_h.*`, and `bridge_c.*` for the LSTM's memory cell |
+//! | recurrent decoder | `nn.RNN`/`nn.GRU`/`nn.LSTM(d_input, d_hidden, n_layers)` stepped one token at a time | `decoder.weight_ih_l{k}`, … |
+//! | attention keys (Luong general: `W_a h`; concat and Bahdanau: `U h + b`) | `nn.Linear` | `attention.key.weight` (and `.bias` for concat) |
+//! | attention query, score (concat and Bahdanau: `v · tanh(W s + U h)`) | `nn.Linear(.., bias=False)` | `attention.query.weight`, `attention.v.weight` |
+//! | Luong's `s̃ = tanh(W_c [a; s] + b_c)` | `nn.Linear(2 d_hidden, d_hidden)` | `combine.*` |
+//! | Bahdanau's `o = tanh(W_o [s; c; y] + b_o)` | `nn.Linear(2 d_hidden + d_embedding, d_hidden)` | `deep_output.*` |
+//!
+//! What the PyTorch module must compute, as ours do:
+//! - Transformer: `Embedding(ids) · sqrt(d_model) + PE` (sinusoidal, or `pos_emb` added
+//!   unscaled), the layers, then `out`. There is no final LayerNorm in post-norm models, so
+//!   `nn.Transformer` (which always adds `encoder.norm` and `decoder.norm`) only fits a
+//!   `norm_first` config. Shared embeddings keep `tgt_emb` (a `src_emb.weight` equal to it may be
+//!   there too); a tied output is `y · tgt_embᵀ` with no bias (an `out.weight` equal to
+//!   `tgt_emb.weight` may be there).
+//! - Recurrent models: the encoder reads the real tokens only (`pack_padded_sequence`), reversed
+//!   first with `reverse_source`; its final states start the decoder, through the bridge when
+//!   it is bidirectional. The decoder's input is `y_t` (seq2seq), `[y_t; s̃_{t-1}]` (Luong with
+//!   input feeding, `s̃_0 = 0`), or `[y_t; c_t]` (Bahdanau, whose attention queries with the
+//!   top layer's previous state). Scores are masked on padding before the softmax. The logits
+//!   are `out(s_t)`, `out(s̃_t)` or `out(o_t)`. Dropout runs in training only.
 
-use std::collections::HashMap;
+use std::cell::RefCell;
+use std::collections::{HashMap, HashSet};
+use std::rc::Rc;
 
 use burn::module::Param;
-use burn::nn::{LayerNorm, Linear};
+use burn::nn::{Embedding, LayerNorm, Linear};
 use burn::prelude::*;
 
-use crate::NnError;
+use crate::{Model, ModelConfig, NnError};
+
+/// The name of the source embedding table in a whole model's state dict.
+pub const SRC_EMBEDDING: &str = "src_emb.weight";
+/// The name of the target embedding table in a whole model's state dict.
+pub const TGT_EMBEDDING: &str = "tgt_emb.weight";
 
 /// A tensor as PyTorch stores it: a shape and row-major `f32` values.
 #[derive(Clone, Debug, PartialEq)]
@@ -36,11 +80,15 @@ pub struct TorchTensor {
 pub type StateDict = HashMap<String, TorchTensor>;
 
 /// Reads the tensors of one module: names are looked up under a prefix (`"decoder.layers.0."`).
+///
+/// It remembers every name read (through all its prefixed copies), so that
+/// [`Importer::check_all_used`] can tell tensors that the model had no place for.
 #[derive(Clone, Debug)]
 pub struct Importer<'a> {
     dict: &'a StateDict,
     prefix: String,
     device: &'a Device,
+    used: Rc<RefCell<HashSet<String>>>,
 }
 
 impl<'a> Importer<'a> {
@@ -50,6 +98,7 @@ impl<'a> Importer<'a> {
             dict,
             prefix: String::new(),
             device,
+            used: Rc::default(),
         }
     }
 
@@ -64,6 +113,7 @@ impl<'a> Importer<'a> {
             dict: self.dict,
             prefix: format!("{}{prefix}", self.prefix),
             device: self.device,
+            used: self.used.clone(),
         }
     }
 
@@ -74,6 +124,7 @@ impl<'a> Importer<'a> {
             .dict
             .get(&full)
             .ok_or_else(|| NnError::MissingTensor(full.clone()))?;
+        self.used.borrow_mut().insert(full.clone());
         if tensor.shape != shape || tensor.data.len() != shape.iter().product::<usize>() {
             return Err(NnError::TensorShape {
                 name: full,
@@ -113,6 +164,70 @@ impl<'a> Importer<'a> {
         Ok(with_weights(linear, weight.transpose(), bias))
     }
 
+    /// `linear` (stored `[out, in]`, as PyTorch's) with `{name}.weight` and, if it has a bias,
+    /// `{name}.bias`.
+    pub fn linear_out_in(
+        &self,
+        linear: crate::linear::Linear,
+        name: &str,
+    ) -> Result<crate::linear::Linear, NnError> {
+        let (d_in, d_out) = (linear.d_input(), linear.d_output());
+        let weight = self.matrix(&format!("{name}.weight"), d_out, d_in)?;
+        let bias = match linear.bias {
+            Some(_) => Some(self.vector(&format!("{name}.bias"), d_out)?),
+            None => None,
+        };
+        Ok(linear.with_weights(weight, bias))
+    }
+
+    /// `embedding` with the table `{name}.weight` (`[n_embeddings, d]`).
+    pub fn embedding(&self, mut embedding: Embedding, name: &str) -> Result<Embedding, NnError> {
+        let [n, d] = embedding.weight.dims();
+        embedding.weight = Param::from_tensor(self.matrix(&format!("{name}.weight"), n, d)?);
+        Ok(embedding)
+    }
+
+    /// Accepts the tensor `name` as a copy of `of` (tied weights, which PyTorch saves under
+    /// both names): absent is fine, present it must equal `of`.
+    pub fn tied(&self, name: &str, of: &str) -> Result<(), NnError> {
+        let full = format!("{}{name}", self.prefix);
+        let Some(copy) = self.dict.get(&full) else {
+            return Ok(());
+        };
+        self.used.borrow_mut().insert(full.clone());
+        let original = format!("{}{of}", self.prefix);
+        match self.dict.get(&original) {
+            Some(t) if t == copy => Ok(()),
+            _ => Err(NnError::NotTied {
+                name: full,
+                of: original,
+            }),
+        }
+    }
+
+    /// The names of the dict that nothing has read, sorted.
+    pub fn unused(&self) -> Vec<String> {
+        let used = self.used.borrow();
+        let mut names: Vec<String> = self
+            .dict
+            .keys()
+            .filter(|name| !used.contains(*name))
+            .cloned()
+            .collect();
+        names.sort();
+        names
+    }
+
+    /// An error naming the tensors that nothing has read, if there are any.
+    pub fn check_all_used(&self) -> Result<(), NnError> {
+        let unused = self.unused();
+        if unused.is_empty() {
+            Ok(())
+        } else {
+            Err(NnError::UnusedTensors(unused))
+        }
+    }
+
     /// `norm` with PyTorch's `{name}.weight` and `{name}.bias`.
     pub fn layer_norm(&self, mut norm: LayerNorm, name: &str) -> Result<LayerNorm, NnError> {
         let [d] = norm.gamma.dims();
@@ -121,6 +236,23 @@ impl<'a> Importer<'a> {
             norm.beta = Some(Param::from_tensor(self.vector(&format!("{name}.bias"), d)?));
         }
         Ok(norm)
+    }
+}
+
+impl Model {
+    /// A model of `config` with the weights of a whole PyTorch model's state dict, laid out as
+    /// the [module doc](self) describes. Every tensor must be there with the model's shape, and
+    /// every tensor of the dict must be used ([`NnError::UnusedTensors`] otherwise).
+    pub fn load_torch(config: &ModelConfig, from: &Importer) -> Result<Model, NnError> {
+        config.validate()?;
+        let model = match config.init(from.device()) {
+            Model::Seq2seq(m) => Model::Seq2seq(m.load_torch(from)?),
+            Model::Luong(m) => Model::Luong(m.load_torch(from)?),
+            Model::Bahdanau(m) => Model::Bahdanau(m.load_torch(from)?),
+            Model::Transformer(m) => Model::Transformer(m.load_torch(from)?),
+        };
+        from.check_all_used()?;
+        Ok(model)
     }
 }
 
@@ -343,6 +475,42 @@ mod tests {
             mask(&f["memory_lengths"], 5, &dev),
         );
         assert_close("decoder layer", out.x, &f["output"], |_| true);
+    }
+
+    #[test]
+    fn tied_copies_must_be_equal_and_unread_tensors_are_listed() {
+        let dev = test_device();
+        let t = |v: f32| TorchTensor {
+            shape: vec![2],
+            data: vec![v, v],
+        };
+        let dict: StateDict = [
+            ("x.a", t(1.0)),
+            ("x.b", t(1.0)),
+            ("x.c", t(2.0)),
+            ("d", t(3.0)),
+        ]
+        .into_iter()
+        .map(|(name, tensor)| (name.to_string(), tensor))
+        .collect();
+        let root = Importer::new(&dict, &dev);
+        let from = root.with_prefix("x.");
+        from.vector("a", 2).unwrap();
+        from.tied("b", "a").unwrap();
+        from.tied("absent", "a").unwrap();
+        assert_eq!(
+            from.tied("c", "a").unwrap_err(),
+            NnError::NotTied {
+                name: "x.c".into(),
+                of: "x.a".into()
+            }
+        );
+        // The prefixed importer and its root share what was read.
+        assert_eq!(root.unused(), vec!["d".to_string()]);
+        assert_eq!(
+            root.check_all_used().unwrap_err().to_string(),
+            "the state dict has tensors the model does not use: d"
+        );
     }
 
     #[test]

@@ -18,6 +18,7 @@ use burn::nn::{Dropout, DropoutConfig, Embedding, EmbeddingConfig};
 use burn::prelude::*;
 
 use crate::NnError;
+use crate::pytorch::Importer;
 use crate::rnn::cell::CellKind;
 use crate::rnn::encoder::{RnnDecoderStack, RnnDecoderStackConfig};
 use crate::rnn::{RecurrentMemory, RecurrentState, SourceEncoder, SourceEncoderConfig, time_steps};
@@ -145,6 +146,20 @@ impl RnnSeq2SeqConfig {
 }
 
 impl RnnSeq2Seq {
+    /// This model with the weights of a PyTorch seq2seq model's state dict: the source
+    /// encoder (`src_emb`, `encoder`, `bridge_h`, `bridge_c`), `tgt_emb`, `decoder` and `out`
+    /// (see [`crate::pytorch`]).
+    pub fn load_torch(self, from: &Importer) -> Result<Self, NnError> {
+        Ok(RnnSeq2Seq {
+            encoder: self.encoder.load_torch(from)?,
+            embedding: from.embedding(self.embedding, "tgt_emb")?,
+            decoder: self.decoder.load_torch(&from.with_prefix("decoder."))?,
+            output: from.linear_out_in(self.output, "out")?,
+            dropout: self.dropout,
+            reverse_source: self.reverse_source,
+        })
+    }
+
     /// The embedding table of a side.
     pub(crate) fn embedding_mut(&mut self, side: crate::Side) -> &mut Embedding {
         match side {

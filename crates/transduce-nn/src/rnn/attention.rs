@@ -21,6 +21,9 @@ use burn::prelude::*;
 use burn::tensor::activation::softmax;
 use serde::{Deserialize, Serialize};
 
+use crate::NnError;
+use crate::pytorch::Importer;
+
 /// Scores before the softmax at masked positions; `exp` of it is exactly 0 in f32.
 const MASKED_SCORE: f32 = -1.0e9;
 
@@ -117,6 +120,20 @@ impl RnnAttentionConfig {
 }
 
 impl RnnAttention {
+    /// This attention with PyTorch's `key` (`W_a` or `U`, a `Linear`), `query` (`W`, no bias)
+    /// and `v` (no bias), those the score has.
+    pub fn load_torch(self, from: &Importer) -> Result<Self, NnError> {
+        let load = |linear: Option<Linear>, name: &str| match linear {
+            Some(linear) => from.linear(linear, name).map(Some),
+            None => Ok(None),
+        };
+        Ok(RnnAttention {
+            key: load(self.key, "key")?,
+            query: load(self.query, "query")?,
+            v: load(self.v, "v")?,
+        })
+    }
+
     /// The key side of the scores, computed once per sentence.
     ///
     /// # Shapes

@@ -212,6 +212,17 @@ impl RnnDecoderStackConfig {
 }
 
 impl RnnDecoderStack {
+    /// This stack with the weights of a unidirectional PyTorch `nn.RNN`, `nn.GRU` or
+    /// `nn.LSTM` of as many layers (`weight_ih_l{k}`, ...), stepped one token at a time.
+    pub fn load_torch(self, from: &Importer) -> Result<Self, NnError> {
+        Ok(RnnDecoderStack {
+            layers: (self.layers.into_iter().enumerate())
+                .map(|(layer, cell)| cell.load_torch(from, layer, false))
+                .collect::<Result<_, _>>()?,
+            dropout: self.dropout,
+        })
+    }
+
     /// The layers' weights read once, for stepping through a whole sequence (see
     /// [`crate::linear::Linear::bind`]).
     pub fn bind(&self) -> BoundDecoderStack {

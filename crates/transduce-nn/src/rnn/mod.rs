@@ -13,6 +13,8 @@ use burn::nn::{Dropout, DropoutConfig, Embedding, EmbeddingConfig, Linear, Linea
 use burn::prelude::*;
 
 use crate::BatchSelect;
+use crate::NnError;
+use crate::pytorch::Importer;
 use cell::{CellKind, CellState};
 use encoder::{RnnEncoder, RnnEncoderConfig};
 
@@ -108,6 +110,22 @@ impl SourceEncoder {
             src_mask_pad,
             init,
         }
+    }
+
+    /// This encoder with a PyTorch model's `src_emb`, `encoder` (an `nn.RNN`, `nn.GRU` or
+    /// `nn.LSTM`), and, when bidirectional, `bridge_h` and `bridge_c` (see [`crate::pytorch`]).
+    pub fn load_torch(self, from: &Importer) -> Result<Self, NnError> {
+        let bridge = |linear: Option<Linear>, name: &str| match linear {
+            Some(linear) => from.linear(linear, name).map(Some),
+            None => Ok(None),
+        };
+        Ok(SourceEncoder {
+            embedding: from.embedding(self.embedding, "src_emb")?,
+            rnn: self.rnn.load_torch(&from.with_prefix("encoder."))?,
+            bridge_h: bridge(self.bridge_h, "bridge_h")?,
+            bridge_c: bridge(self.bridge_c, "bridge_c")?,
+            dropout: self.dropout,
+        })
     }
 
     /// The source embedding table.

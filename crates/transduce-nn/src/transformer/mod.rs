@@ -32,6 +32,7 @@ use burn::nn::{
 use burn::prelude::*;
 
 use crate::NnError;
+use crate::pytorch::Importer;
 use crate::seq2seq::{BatchSelect, DecodeStep, Seq2Seq};
 use attention::KeyValue;
 use layers::{DecoderLayer, EncoderLayer, LayerConfig};
@@ -441,6 +442,55 @@ impl Transformer {
 }
 
 impl Transformer {
+    /// This model with the weights of a PyTorch Transformer's state dict: `src_emb`,
+    /// `tgt_emb`, `pos_emb` (learned positions), `encoder.layers.{i}`, `decoder.layers.{i}`,
+    /// `encoder.norm` and `decoder.norm` (pre-norm only) and `out` (see [`crate::pytorch`]).
+    pub fn load_torch(self, from: &Importer) -> Result<Self, NnError> {
+        let tgt_embedding = from.embedding(self.tgt_embedding, "tgt_emb")?;
+        let src_embedding = match self.src_embedding {
+            Some(src) => Some(from.embedding(src, "src_emb")?),
+            None => {
+                from.tied(crate::pytorch::SRC_EMBEDDING, crate::pytorch::TGT_EMBEDDING)?;
+                None
+            }
+        };
+        let positions = match self.positions {
+            Some(table) => Some(from.embedding(table, "pos_emb")?),
+            None => None,
+        };
+        let layer = |stack: &str, i: usize| from.with_prefix(&format!("{stack}.layers.{i}."));
+        let encoder = (self.encoder.into_iter().enumerate())
+            .map(|(i, l)| l.load_torch(&layer("encoder", i)))
+            .collect::<Result<_, _>>()?;
+        let decoder = (self.decoder.into_iter().enumerate())
+            .map(|(i, l)| l.load_torch(&layer("decoder", i)))
+            .collect::<Result<_, _>>()?;
+        let norm = |norm: Option<LayerNorm>, name: &str| match norm {
+            Some(norm) => from.layer_norm(norm, name).map(Some),
+            None => Ok(None),
+        };
+        let output = match self.output {
+            Some(output) => Some(from.linear(output, "out")?),
+            None => {
+                from.tied("out.weight", crate::pytorch::TGT_EMBEDDING)?;
+                None
+            }
+        };
+        Ok(Transformer {
+            src_embedding,
+            tgt_embedding,
+            positions,
+            encoder,
+            decoder,
+            encoder_norm: norm(self.encoder_norm, "encoder.norm")?,
+            decoder_norm: norm(self.decoder_norm, "decoder.norm")?,
+            output,
+            dropout: self.dropout,
+            d_model: self.d_model,
+            max_len: self.max_len,
+        })
+    }
+
     /// The embedding table of a side (the target's when they are shared).
     pub(crate) fn embedding_mut(&mut self, side: crate::Side) -> &mut Embedding {
         match (side, &mut self.src_embedding) {
