@@ -1,10 +1,12 @@
-//! Training stops cleanly on a time budget and on a diverging loss.
+//! Training stops cleanly on a time budget and on a diverging loss; `fit` trains a model that
+//! is not one of the built-in enum's (here a bare `Transformer`).
 
 use burn::prelude::*;
 use transduce_data::{DataConfig, Task};
 use transduce_nn::{ModelConfig, TransformerConfig};
 use transduce_train::artifact::RunConfig;
-use transduce_train::{TrainingConfig, train};
+use transduce_train::config::Schedule;
+use transduce_train::{Dashboard, TrainingConfig, fit, train};
 
 fn tiny(epochs: usize) -> (RunConfig, transduce_data::Prepared) {
     let data = DataConfig {
@@ -64,4 +66,44 @@ fn a_diverging_loss_stops_training_with_a_clear_reason() {
     let reason = report.stopped.expect("training stopped");
     assert!(reason.contains("loss became"), "{reason}");
     assert!(report.epochs < 50);
+}
+
+#[test]
+fn fit_trains_any_seq2seq_model_and_hands_it_back() {
+    let (config, prepared) = tiny(3);
+    let ModelConfig::Transformer(transformer) = &config.model else {
+        unreachable!()
+    };
+    let device = Device::flex();
+    device.seed(3);
+    // A `Transformer` itself, not wrapped in the `Model` enum that `train` uses.
+    let model = transformer.init(&device.clone().autodiff());
+    let dir = tempfile::tempdir().unwrap();
+    let training = config.training.clone().with_schedule(Some(Schedule::Noam));
+    let fitted = fit(model, &training, &prepared, dir.path(), Dashboard::Lines).unwrap();
+    assert_eq!(fitted.epochs, 3);
+    assert!(fitted.stopped.is_none());
+
+    // metrics.csv holds one row per epoch, and the training loss fell.
+    let csv = std::fs::read_to_string(dir.path().join("metrics.csv")).unwrap();
+    let mut rows = csv.lines();
+    let header: Vec<&str> = rows.next().unwrap().split(',').collect();
+    let column = header.iter().position(|h| *h == "train_loss").unwrap();
+    let losses: Vec<f64> = rows
+        .map(|r| r.split(',').nth(column).unwrap().parse().unwrap())
+        .collect();
+    assert_eq!(losses.len(), 3);
+    assert!(losses[2] < losses[0], "{losses:?}");
+
+    // The model comes back ready to decode, on the plain device.
+    let ids: Vec<Vec<usize>> = prepared
+        .splits
+        .test
+        .iter()
+        .map(|p| prepared.codec.encode_src(&p.src))
+        .collect();
+    let (src, mask) = transduce_data::pad_ids(ids, &device);
+    let hyps = transduce_decode::greedy(&fitted.model, src, mask, 12);
+    assert_eq!(hyps.len(), prepared.splits.test.len());
+    assert!(hyps.iter().all(|h| h.tokens.len() <= 12));
 }

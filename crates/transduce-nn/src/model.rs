@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::NnError;
 use crate::rnn::{RecurrentMemory, RecurrentState};
-use crate::seq2seq::{BatchSelect, DecodeStep, Seq2Seq, scheduled_sampling};
+use crate::seq2seq::{BatchSelect, DecodeStep, Seq2Seq};
 use crate::transformer::{Transformer, TransformerConfig, TransformerMemory, TransformerState};
 use crate::{Bahdanau, BahdanauConfig, Luong, LuongConfig, RnnSeq2Seq, RnnSeq2SeqConfig};
 
@@ -119,34 +119,6 @@ impl ModelConfig {
             ModelConfig::Bahdanau(c) => Model::Bahdanau(c.init(device)),
             ModelConfig::Transformer(c) => Model::Transformer(c.init(device)),
         }
-    }
-}
-
-impl Model {
-    /// Training forward pass: teacher forcing, or scheduled sampling with reference tokens fed
-    /// with probability `teacher_forcing` (recurrent models only; the Transformer decodes all
-    /// positions in parallel and always uses teacher forcing).
-    ///
-    /// # Shapes
-    /// - as [`Seq2Seq::forward`]
-    pub fn forward_train(
-        &self,
-        src: Tensor<2, Int>,
-        src_mask_pad: Tensor<2, Bool>,
-        tgt_in: Tensor<2, Int>,
-        tgt_mask_pad: Tensor<2, Bool>,
-        teacher_forcing: f64,
-    ) -> Tensor<3> {
-        if self.teacher_forced(teacher_forcing) {
-            return self.forward(src, src_mask_pad, tgt_in, tgt_mask_pad);
-        }
-        scheduled_sampling(self, src, src_mask_pad, tgt_in, teacher_forcing)
-    }
-
-    /// Whether [`Model::forward_train`] with this ratio is plain teacher forcing (ratio 1, or
-    /// any Transformer), i.e. [`Seq2Seq::forward`].
-    pub fn teacher_forced(&self, teacher_forcing: f64) -> bool {
-        teacher_forcing >= 1.0 || matches!(self, Model::Transformer(_))
     }
 }
 
@@ -290,6 +262,10 @@ impl Seq2Seq for Model {
 
     fn max_len(&self) -> Option<usize> {
         recurrent!(self, m => m.max_len(), Model::Transformer(m) => m.max_len())
+    }
+
+    fn teacher_forced(&self, teacher_forcing: f64) -> bool {
+        recurrent!(self, m => m.teacher_forced(teacher_forcing), Model::Transformer(m) => m.teacher_forced(teacher_forcing))
     }
 }
 

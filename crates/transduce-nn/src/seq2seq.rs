@@ -107,6 +107,35 @@ pub trait Seq2Seq {
     fn max_len(&self) -> Option<usize> {
         None
     }
+
+    /// Whether training with this teacher-forcing ratio is plain teacher forcing, i.e.
+    /// [`Seq2Seq::forward`]: a ratio of 1, or a model that decodes all positions at once (the
+    /// Transformer overrides this to always say yes).
+    fn teacher_forced(&self, teacher_forcing: f64) -> bool {
+        teacher_forcing >= 1.0
+    }
+
+    /// Training forward pass: teacher forcing, or [`scheduled_sampling`] with reference tokens
+    /// fed with probability `teacher_forcing` when [`Seq2Seq::teacher_forced`] says no.
+    ///
+    /// # Shapes
+    /// - as [`Seq2Seq::forward`]
+    fn forward_train(
+        &self,
+        src: Tensor<2, Int>,
+        src_mask_pad: Tensor<2, Bool>,
+        tgt_in: Tensor<2, Int>,
+        tgt_mask_pad: Tensor<2, Bool>,
+        teacher_forcing: f64,
+    ) -> Tensor<3>
+    where
+        Self: Sized,
+    {
+        if self.teacher_forced(teacher_forcing) {
+            return self.forward(src, src_mask_pad, tgt_in, tgt_mask_pad);
+        }
+        scheduled_sampling(self, src, src_mask_pad, tgt_in, teacher_forcing)
+    }
 }
 
 /// Scheduled sampling (Bengio et al. 2015): teacher forcing by stepping through

@@ -7,6 +7,7 @@ mod best;
 pub mod checkpoint;
 mod epoch;
 pub mod error;
+pub mod fit;
 pub mod heatmap;
 mod history;
 pub mod metrics;
@@ -20,6 +21,7 @@ pub mod train;
 
 // Reading artifacts, translating and scoring live in `transduce-infer`; these paths stay.
 pub use error::TrainError;
+pub use fit::{Fitted, fit};
 pub use step::Seq2SeqTrainee;
 pub use train::{Dashboard, TrainReport, resume, train, train_on_devices};
 pub use transduce_infer::{

@@ -23,9 +23,9 @@ use burn::train::{EarlyStoppingStrategy, Interrupter};
 use serde::Serialize;
 
 use crate::TrainError;
-use crate::artifact::{RunConfig, write_atomic};
+use crate::artifact::write_atomic;
 use crate::best::{Scored, better};
-use crate::config::Schedule;
+use crate::config::{Schedule, TrainingConfig};
 use crate::epoch::EpochClock;
 use crate::metrics::{BLEU, LOSS};
 
@@ -202,27 +202,28 @@ impl LrScheduler for PlateauLr {
     fn load_record(&mut self, _record: LrSchedulerRecord) {}
 }
 
-/// The learning-rate schedule of a run. The Transformer follows the paper's schedule (Noam);
-/// recurrent models a constant rate times `scale`, which the monitor's [`Plateau`] lowers when
-/// validation stops improving.
+/// The learning-rate schedule of a run: Noam (the Transformer's: warmup, then decay as
+/// `step^-0.5`, peaking at `lr`), or a constant rate times `scale`, which the monitor's
+/// [`Plateau`] lowers when validation stops improving (the recurrent models' default).
+/// `width` is the model width Noam's formula names; with the factor chosen to peak at `lr` it
+/// cancels out.
 pub(crate) fn lr_schedule(
-    config: &RunConfig,
+    training: &TrainingConfig,
+    schedule: Schedule,
+    width: usize,
     scale: &Arc<Mutex<f64>>,
 ) -> Result<ModuleLrScheduler, TrainError> {
-    let training = &config.training;
-    Ok(if training.schedule(&config.model) == Schedule::Plateau {
-        PlateauLr {
+    Ok(match schedule {
+        Schedule::Plateau => PlateauLr {
             lr: training.lr,
             scale: scale.clone(),
         }
-        .into()
-    } else {
-        let d_model = config.model.width();
-        NoamLrSchedulerConfig::new(training.noam_factor(d_model))
+        .into(),
+        Schedule::Noam => NoamLrSchedulerConfig::new(training.noam_factor(width))
             .with_warmup_steps(training.warmup_steps)
-            .with_model_size(d_model)
+            .with_model_size(width)
             .init()
-            .map_err(TrainError::Training)?
+            .map_err(TrainError::Training)?,
     })
 }
 

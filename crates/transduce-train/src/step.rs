@@ -1,6 +1,7 @@
 //! The training and validation steps: teacher-forced cross-entropy that ignores padding.
 
 use burn::data::dataloader::batcher::Batcher;
+use burn::module::ModuleDisplay;
 use burn::prelude::*;
 use burn::tensor::IndexingUpdateOp;
 use burn::train::{InferenceStep, SequenceOutput, TrainOutput, TrainStep};
@@ -43,17 +44,20 @@ impl Batcher<Vec<BatchItem>, TrainBatch> for TrainBatcher {
 }
 
 /// A model as burn-train's learner sees it: the model plus how its loss is computed.
+///
+/// Any [`Seq2Seq`] model trains this way (see [`crate::fit`]); the CLI's runs train the
+/// built-in [`Model`].
 #[derive(Module, Debug)]
-pub struct Seq2SeqTrainee {
+pub struct Seq2SeqTrainee<M = Model> {
     /// The model being trained.
-    pub model: Model,
+    pub model: M,
     /// Label smoothing of the loss.
     pub label_smoothing: f64,
     /// Probability of feeding the reference token during training (recurrent models; 1 = teacher forcing).
     pub teacher_forcing: f64,
 }
 
-impl Seq2SeqTrainee {
+impl<M: Seq2Seq + Module + ModuleDisplay> Seq2SeqTrainee<M> {
     /// Teacher-forced logits and the padding-ignoring, label-smoothed cross-entropy.
     ///
     /// With teacher forcing (and always for the Transformer), only the target positions that
@@ -223,7 +227,7 @@ fn loss_on_host(z: Tensor<2>, targets: Tensor<2, Int>, eps: f32) -> (Tensor<1>, 
     )
 }
 
-impl TrainStep for Seq2SeqTrainee {
+impl<M: Seq2Seq + Module + ModuleDisplay> TrainStep for Seq2SeqTrainee<M> {
     type Input = TrainBatch;
     type Output = Seq2SeqOutput;
 
@@ -243,7 +247,7 @@ impl TrainStep for Seq2SeqTrainee {
 
 /// Validation: the teacher-forced loss, and the batch translated greedily for BLEU, chrF and
 /// exact match.
-impl InferenceStep for Seq2SeqTrainee {
+impl<M: Seq2Seq + Module + ModuleDisplay> InferenceStep for Seq2SeqTrainee<M> {
     type Input = TrainBatch;
     type Output = Seq2SeqOutput;
 

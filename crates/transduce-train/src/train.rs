@@ -9,29 +9,34 @@ use std::sync::atomic::AtomicUsize;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
+use burn::data::dataloader::DataLoader;
 use burn::data::dataloader::DataLoaderBuilder;
 use burn::data::dataset::InMemDataset;
 use burn::grad_clipping::GradientClippingConfig;
+use burn::module::ModuleDisplay;
+use burn::optim::ModuleOptimizer;
 use burn::prelude::*;
 use burn::train::checkpoint::{ComposedCheckpointingStrategy, KeepLastNCheckpoints};
 use burn::train::metric::{AccuracyMetric, LearningRateMetric, LossMetric, PerplexityMetric};
 use burn::train::{ExecutionStrategy, Learner, MultiDeviceOptim, SupervisedTraining};
 use serde::Serialize;
-use transduce_data::{BatchPlan, Prepared};
+use transduce_data::{BatchPlan, Codec, Prepared};
+use transduce_nn::Seq2Seq;
 use transduce_nn::special::PAD;
 
 use crate::artifact::Artifact;
 use crate::artifact::{RunConfig, files, save_weights, write_atomic, write_pairs};
 use crate::best::Kept;
 use crate::checkpoint::{AtomicFileCheckpointer, latest_complete};
-use crate::config::Schedule;
+use crate::config::{Schedule, TrainingConfig};
 use crate::epoch::{EpochClock, EpochShuffled, epoch_seed};
 use crate::metrics::{TranslationMetric, TranslationScore};
 use crate::optim::FusedAdamConfig;
 use crate::policies::{KeepBest, Monitor, Plateau, TimeBudget, lr_schedule};
 use crate::pretrained::load_pretrained;
 use crate::renderer::EpochLineRenderer;
-use crate::step::{BatchItem, TrainBatcher};
+use crate::score::BleuTokenize;
+use crate::step::{BatchItem, TrainBatch, TrainBatcher};
 use crate::{EvalReport, Seq2SeqTrainee, TrainError, best, history};
 
 // These paths stay: they were defined here before the policies and the embedding loading moved
@@ -231,46 +236,11 @@ fn run(
         teacher_forcing: training.teacher_forcing,
     };
 
-    let plan = BatchPlan {
-        batch_size: training.batch_size,
-        max_tokens: training.max_tokens,
-        bucket: training.bucket,
-    };
     // Batches are formed once; the training batches are visited in an order that depends only
     // on the seed and the epoch, so a resumed run sees exactly what an uninterrupted one would.
     let epoch = Arc::new(AtomicUsize::new(resume_from.unwrap_or(0)));
-    let batches = |pairs: &[transduce_data::Pair]| -> Vec<Vec<BatchItem>> {
-        let examples = data.codec.examples(pairs);
-        plan.batches(&examples, training.seed)
-            .into_iter()
-            .map(|batch| {
-                batch
-                    .into_iter()
-                    .map(|i| (examples[i].clone(), pairs[i].tgt.clone()))
-                    .collect()
-            })
-            .collect()
-    };
-    let train_loader =
-        DataLoaderBuilder::new(TrainBatcher)
-            .batch_size(1)
-            .build(EpochShuffled::new(
-                batches(&data.splits.train),
-                training.seed,
-                epoch.clone(),
-            ));
-    let valid_loader = DataLoaderBuilder::new(TrainBatcher)
-        .batch_size(1)
-        .build(InMemDataset::new(batches(&data.splits.valid)));
-
-    let grad_clipping = (training.grad_clip > 0.0)
-        .then_some(GradientClippingConfig::Norm(training.grad_clip as f32));
-    let optim = FusedAdamConfig::new()
-        .with_beta_1(0.9)
-        .with_beta_2(0.98)
-        .with_epsilon(1e-9)
-        .with_grad_clipping(grad_clipping)
-        .init();
+    let (train_loader, valid_loader) = loaders(data, training, epoch.clone());
+    let optim = optimizer(training);
     let checkpoints = artifact_dir.join("checkpoint");
     let restored = match resume_from {
         Some(epoch) => RunState::load(&checkpoints, epoch)?,
@@ -279,11 +249,14 @@ fn run(
     let lr_scale = Arc::new(Mutex::new(restored.lr_scale));
     let keep_best = Arc::new(Mutex::new(RunState::unpack(restored.keep_best)));
     let plateau = training.schedule(&config.model) == Schedule::Plateau;
-    let schedule = lr_schedule(config, &lr_scale)?;
+    let schedule = lr_schedule(
+        training,
+        training.schedule(&config.model),
+        config.model.width(),
+        &lr_scale,
+    )?;
 
-    let codec = Arc::new(data.codec.clone());
     let tokenize = training.bleu_tokenize(&config.data);
-    let bleu = TranslationMetric::new(TranslationScore::Bleu, codec.clone(), tokenize);
     // Keep the latest checkpoint and the best by validation BLEU (then loss).
     let checkpointing = ComposedCheckpointingStrategy::builder()
         .add(KeepLastNCheckpoints::new(1))
@@ -291,33 +264,18 @@ fn run(
             best: keep_best.clone(),
         })
         .build();
-    let mut supervised =
-        SupervisedTraining::<Seq2SeqTrainee>::new(artifact_dir, train_loader, valid_loader)
-            .metric_train_numeric(LossMetric::new())
-            .metric_valid_numeric(LossMetric::new())
-            .metric_train_numeric(AccuracyMetric::new().with_pad_token(PAD))
-            .metric_valid_numeric(AccuracyMetric::new().with_pad_token(PAD))
-            .metric_train_numeric(PerplexityMetric::new().with_pad_token(PAD))
-            .metric_valid_numeric(PerplexityMetric::new().with_pad_token(PAD))
-            .metric_valid_numeric(bleu.clone())
-            .metric_valid_numeric(TranslationMetric::new(
-                TranslationScore::Chrf,
-                codec.clone(),
-                tokenize,
-            ))
-            .metric_valid_numeric(TranslationMetric::new(
-                TranslationScore::ExactMatch,
-                codec,
-                tokenize,
-            ))
-            .metric_train_numeric(LearningRateMetric::new())
-            .with_custom_checkpointers(
-                AtomicFileCheckpointer::new(&checkpoints, "model"),
-                AtomicFileCheckpointer::new(&checkpoints, "optim"),
-                AtomicFileCheckpointer::new(&checkpoints, "scheduler"),
-            )
-            .with_checkpointing_strategy(checkpointing)
-            .num_epochs(training.epochs);
+    let mut supervised = with_metrics(
+        SupervisedTraining::new(artifact_dir, train_loader, valid_loader),
+        &data.codec,
+        tokenize,
+    )
+    .with_custom_checkpointers(
+        AtomicFileCheckpointer::new(&checkpoints, "model"),
+        AtomicFileCheckpointer::new(&checkpoints, "optim"),
+        AtomicFileCheckpointer::new(&checkpoints, "scheduler"),
+    )
+    .with_checkpointing_strategy(checkpointing)
+    .num_epochs(training.epochs);
     if devices.len() > 1 {
         let devices = devices.iter().map(|d| d.clone().autodiff()).collect();
         supervised = supervised.with_training_strategy(
@@ -409,6 +367,84 @@ fn run(
         serde_json::to_string_pretty(&report).expect("reports serialise"),
     )?;
     Ok(report)
+}
+
+/// Training and validation batches as burn-train's data loaders: formed once by length (see
+/// [`BatchPlan`]); the training batches are visited in an order that depends only on the seed and
+/// `epoch`.
+pub(crate) fn loaders(
+    data: &Prepared,
+    training: &TrainingConfig,
+    epoch: Arc<AtomicUsize>,
+) -> (
+    Arc<dyn DataLoader<TrainBatch>>,
+    Arc<dyn DataLoader<TrainBatch>>,
+) {
+    let plan = BatchPlan {
+        batch_size: training.batch_size,
+        max_tokens: training.max_tokens,
+        bucket: training.bucket,
+    };
+    let batches = |pairs: &[transduce_data::Pair]| -> Vec<Vec<BatchItem>> {
+        let examples = data.codec.examples(pairs);
+        plan.batches(&examples, training.seed)
+            .into_iter()
+            .map(|batch| {
+                batch
+                    .into_iter()
+                    .map(|i| (examples[i].clone(), pairs[i].tgt.clone()))
+                    .collect()
+            })
+            .collect()
+    };
+    let train = DataLoaderBuilder::new(TrainBatcher)
+        .batch_size(1)
+        .build(EpochShuffled::new(
+            batches(&data.splits.train),
+            training.seed,
+            epoch,
+        ));
+    let valid = DataLoaderBuilder::new(TrainBatcher)
+        .batch_size(1)
+        .build(InMemDataset::new(batches(&data.splits.valid)));
+    (train, valid)
+}
+
+/// Adam with the Transformer paper's betas and epsilon, and the configured gradient clipping.
+pub(crate) fn optimizer(training: &TrainingConfig) -> ModuleOptimizer {
+    let grad_clipping = (training.grad_clip > 0.0)
+        .then_some(GradientClippingConfig::Norm(training.grad_clip as f32));
+    FusedAdamConfig::new()
+        .with_beta_1(0.9)
+        .with_beta_2(0.98)
+        .with_epsilon(1e-9)
+        .with_grad_clipping(grad_clipping)
+        .init()
+}
+
+/// The metrics every run reports: loss, accuracy and perplexity on both splits, the learning
+/// rate, and validation BLEU, chrF and exact match of greedy translations.
+pub(crate) fn with_metrics<M>(
+    supervised: SupervisedTraining<Seq2SeqTrainee<M>>,
+    codec: &Codec,
+    tokenize: BleuTokenize,
+) -> SupervisedTraining<Seq2SeqTrainee<M>>
+where
+    M: Seq2Seq + Module + ModuleDisplay + 'static,
+{
+    let codec = Arc::new(codec.clone());
+    let translation = |score| TranslationMetric::new(score, codec.clone(), tokenize);
+    supervised
+        .metric_train_numeric(LossMetric::new())
+        .metric_valid_numeric(LossMetric::new())
+        .metric_train_numeric(AccuracyMetric::new().with_pad_token(PAD))
+        .metric_valid_numeric(AccuracyMetric::new().with_pad_token(PAD))
+        .metric_train_numeric(PerplexityMetric::new().with_pad_token(PAD))
+        .metric_valid_numeric(PerplexityMetric::new().with_pad_token(PAD))
+        .metric_valid_numeric(translation(TranslationScore::Bleu))
+        .metric_valid_numeric(translation(TranslationScore::Chrf))
+        .metric_valid_numeric(translation(TranslationScore::ExactMatch))
+        .metric_train_numeric(LearningRateMetric::new())
 }
 
 /// With a learned position table, every source and target (with `<sos>`) must fit in it.

@@ -508,6 +508,11 @@ impl Seq2Seq for Transformer {
         (self.max_len > 0).then_some(self.max_len)
     }
 
+    /// Every position is decoded at once, so training always feeds the references.
+    fn teacher_forced(&self, _teacher_forcing: f64) -> bool {
+        true
+    }
+
     fn forward_features(
         &self,
         src: Tensor<2, Int>,
