@@ -1487,3 +1487,83 @@ fn export_writes_safetensors_that_an_artifact_loads_back() {
         "not a directory",
     );
 }
+
+#[test]
+fn import_builds_an_artifact_that_translates_as_pytorch_did() {
+    let tmp = tempfile::tempdir().unwrap();
+    let fixtures = Path::new(&manifest_dir()).join("assets/pytorch/import");
+    for (arch, weights, vocab) in [
+        ("transformer", "model.pt", "json"),
+        ("luong", "model.safetensors", "txt"),
+        ("bahdanau", "model.pt", "json"),
+        ("seq2seq", "model.pt", "json"),
+    ] {
+        let fixture = fixtures.join(arch);
+        let path = |name: &str| fixture.join(name).to_str().unwrap().to_string();
+        let out_dir = tmp.path().join(arch);
+        let out = transduce(
+            &[
+                "import",
+                "--state-dict",
+                &path(weights),
+                "--config",
+                &path("config.json"),
+                "--src-vocab",
+                &path(&format!("src_vocab.{vocab}")),
+                "--tgt-vocab",
+                &path(&format!("tgt_vocab.{vocab}")),
+                "--out",
+                out_dir.to_str().unwrap(),
+            ],
+            None,
+        );
+        assert!(out.status.success(), "{arch}: {}", text(&out.stderr));
+        assert!(text(&out.stderr).contains(arch), "{}", text(&out.stderr));
+
+        let expected: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(fixture.join("expected.json")).unwrap())
+                .unwrap();
+        let lines = |key: &str| -> Vec<String> {
+            expected[key]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|v| v.as_str().unwrap().to_string())
+                .collect()
+        };
+        let input = lines("sources").join("\n") + "\n";
+        let out = transduce(
+            &[
+                "translate",
+                "--artifact-dir",
+                out_dir.to_str().unwrap(),
+                "--device",
+                "flex",
+            ],
+            Some(input.as_bytes()),
+        );
+        assert!(out.status.success(), "{arch}: {}", text(&out.stderr));
+        let ours: Vec<String> = text(&out.stdout).lines().map(String::from).collect();
+        assert_eq!(ours, lines("translations"), "{arch}");
+
+        // Importing over an existing artifact is refused, and nothing is lost.
+        let again = transduce(
+            &[
+                "import",
+                "--state-dict",
+                &path(weights),
+                "--config",
+                &path("config.json"),
+                "--src-vocab",
+                &path(&format!("src_vocab.{vocab}")),
+                "--tgt-vocab",
+                &path(&format!("tgt_vocab.{vocab}")),
+                "--out",
+                out_dir.to_str().unwrap(),
+            ],
+            None,
+        );
+        assert!(!again.status.success(), "{arch}: a second import succeeded");
+        assert!(out_dir.join("model.bpk").is_file());
+    }
+}

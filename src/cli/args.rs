@@ -47,6 +47,32 @@ pub enum Command {
     Attention(AttentionArgs),
     /// Writes a trained model's weights as safetensors, which PyTorch and other frameworks read.
     Export(ExportArgs),
+    /// Builds an artifact directory from a PyTorch state dict of a matching model, its config
+    /// and its vocabularies; translate, eval and attention then use it.
+    Import(ImportArgs),
+}
+
+/// `transduce import`.
+#[derive(clap::Args, Debug)]
+pub struct ImportArgs {
+    /// The PyTorch weights: a `torch.save(model.state_dict(), ...)` file (.pt/.pth, read
+    /// without PyTorch) or a safetensors file (.safetensors).
+    #[arg(long, value_name = "FILE")]
+    pub state_dict: PathBuf,
+    /// The run config: a JSON object with the whole `model` config (as a training run's
+    /// config.json holds it); `data` (how text becomes tokens) and `training` may be left out.
+    #[arg(long, value_name = "FILE.json")]
+    pub config: PathBuf,
+    /// The source vocabulary in id order, starting `<pad> <unk> <sos> <eos>`: a `.json` file
+    /// (`{"tokens": [...]}`) or one token per line.
+    #[arg(long, value_name = "FILE")]
+    pub src_vocab: PathBuf,
+    /// The target vocabulary, as --src-vocab.
+    #[arg(long, value_name = "FILE")]
+    pub tgt_vocab: PathBuf,
+    /// The artifact directory to create (it must not already hold an artifact).
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
 }
 
 /// `transduce export`.

@@ -6,6 +6,7 @@ mod bench;
 mod data;
 mod eval;
 mod export;
+mod import;
 mod score;
 mod train;
 mod translate;
@@ -31,6 +32,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Bench(args) => bench::run(args),
         Command::Attention(args) => attention::run(args),
         Command::Export(args) => export::run(args),
+        Command::Import(args) => import::run(args),
     }
 }
 
