@@ -6,7 +6,8 @@
 //! - [`data`]: tokenizers, vocabularies, corpora, built-in tasks, batching;
 //! - [`decode`]: greedy search with attention capture;
 //! - [`infer`]: artifact directories, translation, attention maps, BLEU and chrF (no training);
-//! - [`train`]: burn-train integration;
+//! - [`train`]: burn-train integration (`train` for the built-in architectures, `fit` for any
+//!   [`nn::Seq2Seq`] model);
 //! - [`device`]: the run-time choice of backend.
 
 #![warn(missing_docs)]
@@ -42,8 +43,8 @@ pub mod prelude {
     pub use transduce_decode::{BeamConfig, Hypothesis, LengthPenalty, beam_search, greedy};
     pub use transduce_infer::{Artifact, LengthLimit, RunConfig, TrainingConfig, Translator};
     pub use transduce_nn::{
-        BahdanauConfig, CellKind, LuongConfig, Model, ModelConfig, RnnSeq2SeqConfig, Score,
+        Arch, BahdanauConfig, CellKind, LuongConfig, Model, ModelConfig, RnnSeq2SeqConfig, Score,
         Seq2Seq, TransformerConfig,
     };
-    pub use transduce_train::{resume, train};
+    pub use transduce_train::{fit, resume, train};
 }

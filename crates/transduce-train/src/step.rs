@@ -45,7 +45,7 @@ impl Batcher<Vec<BatchItem>, TrainBatch> for TrainBatcher {
 
 /// A model as burn-train's learner sees it: the model plus how its loss is computed.
 ///
-/// Any [`Seq2Seq`] model trains this way (see [`crate::fit`]); the CLI's runs train the
+/// Any [`Seq2Seq`] model trains this way (see [`crate::fit()`]); the CLI's runs train the
 /// built-in [`Model`].
 #[derive(Module, Debug)]
 pub struct Seq2SeqTrainee<M = Model> {
