@@ -51,23 +51,28 @@ fn quick() -> String {
     format!("{}/assets/configs/quick.json", manifest_dir())
 }
 
+/// `transduce train` of the quick config on flex into `dir`, with `extra` flags.
+fn train_quick(dir: &str, extra: &[&str]) -> Output {
+    let quick = quick();
+    let mut args = vec![
+        "train",
+        "--config",
+        &quick,
+        "--device",
+        "flex",
+        "--artifact-dir",
+        dir,
+    ];
+    args.extend_from_slice(extra);
+    transduce(&args, None)
+}
+
 #[test]
 fn train_then_translate_and_eval_round_trip() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("run");
     let dir_s = dir.to_str().unwrap();
-    let out = transduce(
-        &[
-            "train",
-            "--config",
-            &quick(),
-            "--device",
-            "flex",
-            "--artifact-dir",
-            dir_s,
-        ],
-        None,
-    );
+    let out = train_quick(dir_s, &[]);
     let stdout = text(&out.stdout);
     assert!(
         out.status.success(),
@@ -255,20 +260,9 @@ fn every_architecture_trains_and_translates_from_the_cli() {
     for (i, arch) in archs.iter().enumerate() {
         let dir = tmp.path().join(format!("run{i}"));
         let dir_s = dir.to_str().unwrap();
-        let quick = quick();
-        let mut args = vec![
-            "train",
-            "--config",
-            &quick,
-            "--epochs",
-            "1",
-            "--device",
-            "flex",
-            "--artifact-dir",
-            dir_s,
-        ];
+        let mut args = vec!["--epochs", "1"];
         args.extend_from_slice(arch);
-        let out = transduce(&args, None);
+        let out = train_quick(dir_s, &args);
         assert!(out.status.success(), "{arch:?}: {}", text(&out.stderr));
         let config: serde_json::Value =
             serde_json::from_str(&std::fs::read_to_string(dir.join("config.json")).unwrap())
@@ -332,17 +326,11 @@ fn corpora_bpe_and_pretrained_embeddings_from_the_cli() {
     let (src, tgt) = toy_corpus(tmp.path(), 300);
     let dir = tmp.path().join("bpe");
     let dir_s = dir.to_str().unwrap();
-    let out = transduce(
+    let out = train_quick(
+        dir_s,
         &[
-            "train",
-            "--config",
-            &quick(),
             "--epochs",
             "1",
-            "--device",
-            "flex",
-            "--artifact-dir",
-            dir_s,
             "--src",
             &src,
             "--tgt",
@@ -353,7 +341,6 @@ fn corpora_bpe_and_pretrained_embeddings_from_the_cli() {
             "120",
             "--joint-vocab",
         ],
-        None,
     );
     assert!(out.status.success(), "{}", text(&out.stderr));
     assert!(dir.join("src_tokenizer.json").is_file() && dir.join("tgt_tokenizer.json").is_file());
@@ -371,17 +358,11 @@ fn corpora_bpe_and_pretrained_embeddings_from_the_cli() {
         .collect();
     let vec_path = tmp.path().join("vectors.txt");
     std::fs::write(&vec_path, vectors).unwrap();
-    let out = transduce(
+    let out = train_quick(
+        tmp.path().join("emb").to_str().unwrap(),
         &[
-            "train",
-            "--config",
-            &quick(),
             "--epochs",
             "1",
-            "--device",
-            "flex",
-            "--artifact-dir",
-            tmp.path().join("emb").to_str().unwrap(),
             "--src",
             &src,
             "--tgt",
@@ -392,7 +373,6 @@ fn corpora_bpe_and_pretrained_embeddings_from_the_cli() {
             vec_path.to_str().unwrap(),
             "--freeze-embeddings",
         ],
-        None,
     );
     let stdout = text(&out.stdout);
     assert!(out.status.success(), "{}", text(&out.stderr));
@@ -402,15 +382,9 @@ fn corpora_bpe_and_pretrained_embeddings_from_the_cli() {
     );
 
     // A width that does not fit the model, and vectors with a char tokenizer, are errors.
-    let out = transduce(
+    let out = train_quick(
+        tmp.path().join("emb2").to_str().unwrap(),
         &[
-            "train",
-            "--config",
-            &quick(),
-            "--device",
-            "flex",
-            "--artifact-dir",
-            tmp.path().join("emb2").to_str().unwrap(),
             "--src",
             &src,
             "--tgt",
@@ -424,21 +398,14 @@ fn corpora_bpe_and_pretrained_embeddings_from_the_cli() {
             "--src-embeddings",
             vec_path.to_str().unwrap(),
         ],
-        None,
     );
     assert_fails_with(
         &out,
         "32-dimensional vectors, but the model's embeddings have 16 dimensions",
     );
-    let out = transduce(
+    let out = train_quick(
+        tmp.path().join("emb3").to_str().unwrap(),
         &[
-            "train",
-            "--config",
-            &quick(),
-            "--device",
-            "flex",
-            "--artifact-dir",
-            tmp.path().join("emb3").to_str().unwrap(),
             "--src",
             &src,
             "--tgt",
@@ -448,7 +415,6 @@ fn corpora_bpe_and_pretrained_embeddings_from_the_cli() {
             "--src-embeddings",
             vec_path.to_str().unwrap(),
         ],
-        None,
     );
     assert_fails_with(&out, "need the word tokenizer");
 
@@ -594,21 +560,9 @@ fn a_killed_run_resumes_from_its_last_checkpoint() {
     // The schedule continued at the same step: the resumed epochs' learning rates equal those of
     // an uninterrupted run.
     let straight = tmp.path().join("straight");
-    let out = transduce(
-        &[
-            "train",
-            "--config",
-            &quick(),
-            "--epochs",
-            "6",
-            "--n-train",
-            "3000",
-            "--device",
-            "flex",
-            "--artifact-dir",
-            straight.to_str().unwrap(),
-        ],
-        None,
+    let out = train_quick(
+        straight.to_str().unwrap(),
+        &["--epochs", "6", "--n-train", "3000"],
     );
     assert!(out.status.success(), "{}", text(&out.stderr));
     let lrs = |csv: &str| -> Vec<String> {
@@ -702,20 +656,7 @@ fn the_same_seed_gives_the_same_metrics() {
     let tmp = tempfile::tempdir().unwrap();
     let run = |name: &str, seed: &str| {
         let dir = tmp.path().join(name);
-        let out = transduce(
-            &[
-                "train",
-                "--config",
-                &quick(),
-                "--seed",
-                seed,
-                "--device",
-                "flex",
-                "--artifact-dir",
-                dir.to_str().unwrap(),
-            ],
-            None,
-        );
+        let out = train_quick(dir.to_str().unwrap(), &["--seed", seed]);
         assert!(out.status.success(), "{}", text(&out.stderr));
         std::fs::read_to_string(dir.join("metrics.csv")).unwrap()
     };
@@ -905,13 +846,9 @@ fn inference_sees_text_as_training_did() {
     let tmp = tempfile::tempdir().unwrap();
     let (src, tgt) = toy_corpus(tmp.path(), 60);
     let lower = tmp.path().join("lower");
-    let out = transduce(
+    let out = train_quick(
+        lower.to_str().unwrap(),
         &[
-            "train",
-            "--config",
-            &quick(),
-            "--device",
-            "flex",
             "--src",
             &src,
             "--tgt",
@@ -919,10 +856,7 @@ fn inference_sees_text_as_training_did() {
             "--tokenizer",
             "word",
             "--lowercase",
-            "--artifact-dir",
-            lower.to_str().unwrap(),
         ],
-        None,
     );
     assert!(out.status.success(), "{}", text(&out.stderr));
     // Capitals are lowercased as in training, so every word is known.
@@ -947,23 +881,16 @@ fn inference_sees_text_as_training_did() {
 
     // A model trained in the reverse direction is evaluated on the right side of a file.
     let reverse = tmp.path().join("reverse");
-    let out = transduce(
+    let out = train_quick(
+        reverse.to_str().unwrap(),
         &[
-            "train",
-            "--config",
-            &quick(),
-            "--device",
-            "flex",
             "--task",
             "dates",
             "--direction",
             "reverse",
             "--n-train",
             "200",
-            "--artifact-dir",
-            reverse.to_str().unwrap(),
         ],
-        None,
     );
     assert!(out.status.success(), "{}", text(&out.stderr));
     let file = tmp.path().join("dates.tsv");
@@ -1160,19 +1087,7 @@ fn nbest_length_penalties_and_output_limits_from_the_cli() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("run");
     let dir_s = dir.to_str().unwrap();
-    let quick = quick();
-    let out = transduce(
-        &[
-            "train",
-            "--config",
-            &quick,
-            "--device",
-            "flex",
-            "--artifact-dir",
-            dir_s,
-        ],
-        None,
-    );
+    let out = train_quick(dir_s, &[]);
     assert!(out.status.success(), "{}", text(&out.stderr));
     let translate = |extra: &[&str], input: &[u8]| {
         let mut args = vec!["translate", "--artifact-dir", dir_s, "--device", "flex"];
@@ -1258,21 +1173,10 @@ fn nbest_length_penalties_and_output_limits_from_the_cli() {
 #[test]
 fn attention_maps_and_alignments_from_the_cli() {
     let tmp = tempfile::tempdir().unwrap();
-    let quick = quick();
     let train = |name: &str, extra: &[&str]| -> String {
         let dir = tmp.path().join(name);
         let dir_s = dir.to_str().unwrap().to_string();
-        let mut args = vec![
-            "train",
-            "--config",
-            &quick,
-            "--device",
-            "flex",
-            "--artifact-dir",
-            &dir_s,
-        ];
-        args.extend_from_slice(extra);
-        let out = transduce(&args, None);
+        let out = train_quick(&dir_s, extra);
         assert!(out.status.success(), "{name}: {}", text(&out.stderr));
         dir_s
     };
@@ -1414,19 +1318,7 @@ fn export_writes_safetensors_that_an_artifact_loads_back() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("run");
     let dir_s = dir.to_str().unwrap();
-    let quick = quick();
-    let out = transduce(
-        &[
-            "train",
-            "--config",
-            &quick,
-            "--device",
-            "flex",
-            "--artifact-dir",
-            dir_s,
-        ],
-        None,
-    );
+    let out = train_quick(dir_s, &[]);
     assert!(out.status.success(), "{}", text(&out.stderr));
     let file = tmp.path().join("model.safetensors");
     let out = transduce(
