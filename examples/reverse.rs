@@ -5,7 +5,6 @@
 //! cargo run --release --example reverse
 //! ```
 
-use transduce::data::pad_ids;
 use transduce::prelude::*;
 
 fn main() -> anyhow::Result<()> {

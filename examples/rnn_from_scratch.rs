@@ -73,6 +73,10 @@ fn main() -> anyhow::Result<()> {
         }
     }
     println!("the library's cell, same weights: largest difference from by hand {largest:.1e}");
+    anyhow::ensure!(
+        largest < 1e-5,
+        "the cell and the equation disagree by {largest}"
+    );
 
     // 3. An Elman encoder-decoder (Sutskever et al. 2014's layout with the tanh cell) learns
     //    to reverse strings of 3 to 6 digits.

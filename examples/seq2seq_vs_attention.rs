@@ -20,6 +20,7 @@ fn main() -> anyhow::Result<()> {
             "seq2seq (context vector)",
             ModelConfig::Seq2seq(
                 RnnSeq2SeqConfig::new(0, 0)
+                    .with_cell(CellKind::Lstm)
                     .with_d_hidden(128)
                     .with_d_embedding(32)
                     .with_dropout(0.0),
@@ -28,7 +29,11 @@ fn main() -> anyhow::Result<()> {
         (
             "Luong attention",
             ModelConfig::Luong(
+                // Luong's defaults: the general score, s · W_a h, and input feeding.
                 LuongConfig::new(0, 0)
+                    .with_cell(CellKind::Lstm)
+                    .with_score(Score::General)
+                    .with_input_feeding(true)
                     .with_d_hidden(128)
                     .with_d_embedding(32)
                     .with_bidirectional(false)

@@ -4,7 +4,7 @@
 //! The workspace's crates, re-exported:
 //! - [`nn`]: model definitions and the [`nn::Seq2Seq`] trait;
 //! - [`data`]: tokenizers, vocabularies, corpora, built-in tasks, batching;
-//! - [`decode`]: greedy search with attention capture;
+//! - [`decode`]: greedy and beam search (length penalties, n-best) with attention capture;
 //! - [`infer`]: artifact directories, translation, attention maps, BLEU and chrF (no training);
 //! - [`train`]: burn-train integration (`train` for the built-in architectures, `fit` for any
 //!   [`nn::Seq2Seq`] model);
@@ -39,12 +39,18 @@ pub use burn;
 /// The names most programs need: `use transduce::prelude::*;`.
 pub mod prelude {
     pub use burn::prelude::*;
-    pub use transduce_data::{Codec, DataConfig, Task};
-    pub use transduce_decode::{BeamConfig, Hypothesis, LengthPenalty, beam_search, greedy};
-    pub use transduce_infer::{Artifact, LengthLimit, RunConfig, TrainingConfig, Translator};
-    pub use transduce_nn::{
-        Arch, BahdanauConfig, CellKind, LuongConfig, Model, ModelConfig, RnnSeq2SeqConfig, Score,
-        Seq2Seq, TransformerConfig,
+    pub use transduce_data::{Codec, DataConfig, Pair, Prepared, Task, TokenizerKind, pad_ids};
+    pub use transduce_decode::{
+        BeamConfig, Hypothesis, LengthPenalty, beam_search, beam_search_with_limits, greedy,
+        greedy_with_limits,
     };
-    pub use transduce_train::{fit, resume, train};
+    pub use transduce_infer::evaluate::decode_limit;
+    pub use transduce_infer::{
+        Artifact, EvalReport, LengthLimit, RunConfig, TrainingConfig, Translator,
+    };
+    pub use transduce_nn::{
+        Arch, BahdanauConfig, BatchSelect, CellKind, DecodeStep, LuongConfig, Model, ModelConfig,
+        RnnSeq2SeqConfig, Score, Seq2Seq, TransformerConfig,
+    };
+    pub use transduce_train::{Dashboard, Fitted, TrainReport, fit, resume, train};
 }

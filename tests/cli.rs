@@ -578,11 +578,13 @@ fn a_killed_run_resumes_from_its_last_checkpoint() {
         "{metrics}"
     );
     assert!(dir.join("model.bpk").is_file());
+    let files: Vec<String> = std::fs::read_dir(dir.join("checkpoint"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
     assert!(
-        std::fs::read_dir(dir.join("checkpoint"))
-            .unwrap()
-            .all(|e| !e.unwrap().file_name().to_string_lossy().starts_with("tmp-")),
-        "no temporary checkpoint files are left behind by a completed run"
+        files.iter().all(|f| !f.starts_with("tmp-")),
+        "no temporary checkpoint files are left behind by a completed run: {files:?}"
     );
 
     let out = transduce(&["train", "--resume", dir_s, "--device", "flex"], None);

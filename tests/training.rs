@@ -107,3 +107,17 @@ fn fit_trains_any_seq2seq_model_and_hands_it_back() {
     assert_eq!(hyps.len(), prepared.splits.test.len());
     assert!(hyps.iter().all(|h| h.tokens.len() <= 12));
 }
+
+#[test]
+fn a_new_run_in_a_used_directory_does_not_count_the_old_runs_epochs() {
+    let dir = tempfile::tempdir().unwrap();
+    let (config, prepared) = tiny(3);
+    train(&config, &prepared, &Device::flex(), dir.path()).unwrap();
+    assert!(dir.path().join("checkpoint").is_dir());
+    let (config, prepared) = tiny(1);
+    let report = train(&config, &prepared, &Device::flex(), dir.path()).unwrap();
+    assert_eq!(report.epochs, 1);
+    assert_eq!(report.best_epoch, Some(1));
+    let metrics = std::fs::read_to_string(dir.path().join("metrics.csv")).unwrap();
+    assert_eq!(metrics.lines().count(), 2, "{metrics}");
+}

@@ -230,7 +230,7 @@ pub fn save_weights(model: &Model, path: &Path) -> Result<(), InferError> {
 
 /// Writes `model`'s weights to `path` as safetensors, which PyTorch, JAX and the `safetensors`
 /// libraries read: one tensor per parameter, named by its path in the module tree (for example
-/// `Transformer.encoder.0.self_attention.query.weight`), written through a temporary file and a
+/// `Transformer.encoder.0.self_attn.query.weight`), written through a temporary file and a
 /// rename.
 pub fn export_safetensors(model: &Model, path: &Path) -> Result<(), InferError> {
     let tmp = temporary(path);

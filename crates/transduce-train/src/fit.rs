@@ -32,7 +32,7 @@ use crate::epoch::{EpochClock, epoch_seed};
 use crate::policies::{Monitor, Plateau, TimeBudget, lr_schedule};
 use crate::renderer::EpochLineRenderer;
 use crate::score::BleuTokenize;
-use crate::train::{Dashboard, loaders, optimizer, with_metrics};
+use crate::train::{Dashboard, clear_learner_state, loaders, optimizer, with_metrics};
 use crate::{Seq2SeqTrainee, TrainError, history};
 
 /// What [`fit`] hands back.
@@ -57,8 +57,11 @@ pub struct Fitted<M> {
 /// teacher forcing, patience, time budget, seed. The seed drives the batch order and dropout;
 /// the weights are yours.
 ///
+/// An earlier run's checkpoints, logs and `metrics.csv` in `dir` are removed first.
+///
 /// # Errors
-/// An invalid training config, a failed training loop, or logs that cannot be written to `dir`.
+/// An invalid training config, a model that is not on an autodiff device, a failed training
+/// loop, or logs that cannot be written to `dir`.
 pub fn fit<M>(
     model: M,
     training: &TrainingConfig,
@@ -71,11 +74,18 @@ where
 {
     training.validate()?;
     std::fs::create_dir_all(dir).map_err(|e| TrainError::artifact(dir, e))?;
+    clear_learner_state(dir)?;
     let device = model
         .devices()
         .into_iter()
         .next()
-        .ok_or_else(|| TrainError::Training("the model has no parameters".into()))?;
+        .ok_or_else(|| TrainError::Input("the model has no parameters".into()))?;
+    if !device.is_autodiff() {
+        return Err(TrainError::Input(
+            "the model must be initialised on an autodiff device (`device.autodiff()`) to train"
+                .into(),
+        ));
+    }
     device.seed(epoch_seed(training.seed, 0));
 
     let epoch = Arc::new(AtomicUsize::new(0));

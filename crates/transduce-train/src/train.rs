@@ -130,8 +130,28 @@ pub fn train_on_devices(
         check_lengths(data, max_len)?;
     }
     std::fs::create_dir_all(artifact_dir).map_err(|e| TrainError::artifact(artifact_dir, e))?;
+    clear_learner_state(artifact_dir)?;
     write_inputs(config, data, artifact_dir)?;
     run(config, data, devices, artifact_dir, None, dashboard)
+}
+
+/// Removes what an earlier run's learner left in `dir` (its checkpoints, per-epoch logs and
+/// metrics), so that a new run there cannot count the old run's epochs or keep its checkpoint.
+/// Only [`resume`] continues from them.
+pub(crate) fn clear_learner_state(dir: &Path) -> Result<(), TrainError> {
+    for name in ["checkpoint", "train", "valid"] {
+        let path = dir.join(name);
+        if path.is_dir() {
+            std::fs::remove_dir_all(&path).map_err(|e| TrainError::artifact(&path, e))?;
+        }
+    }
+    for name in [files::METRICS, "experiment.log"] {
+        let path = dir.join(name);
+        if path.is_file() {
+            std::fs::remove_file(&path).map_err(|e| TrainError::artifact(&path, e))?;
+        }
+    }
+    Ok(())
 }
 
 /// Continues an interrupted run in `artifact_dir` (Ctrl-C, `kill -9`, a time budget) from its
