@@ -17,6 +17,7 @@ pub mod bench;
 pub mod cli;
 pub mod config;
 pub mod device;
+pub mod experiment;
 pub mod logging;
 pub mod progress;
 pub mod threads;

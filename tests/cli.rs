@@ -1461,3 +1461,77 @@ fn import_builds_an_artifact_that_translates_as_pytorch_did() {
         assert!(out_dir.join("model.bpk").is_file());
     }
 }
+
+#[test]
+fn the_length_experiment_writes_its_tables_and_plots() {
+    let tmp = tempfile::tempdir().unwrap();
+    let recipe = tmp.path().join("recipe.json");
+    std::fs::write(
+        &recipe,
+        r#"{"task": "reverse", "train_lengths": [1, 6], "eval_lengths": [1, 9], "bucket": 3,
+            "eval_per_length": 8, "n_train": 300, "n_valid": 30, "target_params": 20000, "seed": 1,
+            "training": {"epochs": 1, "batch_size": 32},
+            "models": [{"name": "GRU seq2seq", "model": {"arch": "seq2seq", "cell": "gru"}},
+                       {"name": "Transformer", "model": {"arch": "transformer", "n_encoder_layers": 1, "n_decoder_layers": 1}}]}"#,
+    )
+    .unwrap();
+    let out_dir = tmp.path().join("out");
+    let out = transduce(
+        &[
+            "experiment",
+            "length",
+            "--recipe",
+            recipe.to_str().unwrap(),
+            "--out",
+            out_dir.to_str().unwrap(),
+            "--device",
+            "flex",
+        ],
+        None,
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    for file in [
+        "length.md",
+        "length.csv",
+        "length_exact_match.png",
+        "length_chrf.png",
+        "runs/gru-seq2seq/model.bpk",
+        "runs/transformer/model.bpk",
+    ] {
+        assert!(out_dir.join(file).is_file(), "missing {file}");
+    }
+    // One row per model and bucket (1-3 and 4-6 trained on, 7-9 beyond); 1-digit sources
+    // that training saw are left out, so the first bucket holds fewer pairs.
+    let csv = std::fs::read_to_string(out_dir.join("length.csv")).unwrap();
+    let rows: Vec<Vec<&str>> = csv
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').collect())
+        .collect();
+    assert_eq!(rows.len(), 2 * 3, "{csv}");
+    assert_eq!(
+        rows.iter().map(|r| (r[1], r[2])).collect::<Vec<_>>()[..3],
+        [("1", "3"), ("4", "6"), ("7", "9")]
+    );
+    assert!(rows.iter().all(|r| r[3].parse::<usize>().unwrap() <= 24));
+    assert_eq!(rows[2][3], "24", "{csv}");
+    let md = std::fs::read_to_string(out_dir.join("length.md")).unwrap();
+    assert!(
+        md.contains("| GRU seq2seq | seq2seq |") && md.contains("| 7-9* |"),
+        "{md}"
+    );
+
+    std::fs::write(&recipe, r#"{"task": "dates"}"#).unwrap();
+    let out = transduce(
+        &[
+            "experiment",
+            "length",
+            "--recipe",
+            recipe.to_str().unwrap(),
+            "--out",
+            out_dir.to_str().unwrap(),
+        ],
+        None,
+    );
+    assert_fails_with(&out, "recipe.json");
+}

@@ -47,9 +47,38 @@ pub enum Command {
     Attention(AttentionArgs),
     /// Writes a trained model's weights as safetensors, which PyTorch and other frameworks read.
     Export(ExportArgs),
+    /// Runs one of the lecture's experiments and writes its table (markdown and CSV) and plots.
+    #[command(subcommand)]
+    Experiment(ExperimentCommand),
     /// Builds an artifact directory from a PyTorch state dict of a matching model, its config
     /// and its vocabularies; translate, eval and attention then use it.
     Import(ImportArgs),
+}
+
+/// `transduce experiment`.
+#[derive(Subcommand, Debug)]
+pub enum ExperimentCommand {
+    /// Models with and without attention, and a Transformer, of about the same size, trained on
+    /// one range of source lengths and scored on every length of a wider one.
+    Length(LengthArgs),
+}
+
+/// `transduce experiment length`.
+#[derive(clap::Args, Debug)]
+pub struct LengthArgs {
+    /// The recipe: task, lengths, parameter budget, training options and models.
+    #[arg(
+        long,
+        value_name = "FILE.json",
+        default_value = "assets/configs/experiment-length.json"
+    )]
+    pub recipe: PathBuf,
+    /// Where the runs, length.md, length.csv and the plots are written.
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+    /// Backend: flex, ndarray, wgpu, cuda or auto.
+    #[arg(long, default_value = "auto")]
+    pub device: DeviceSpec,
 }
 
 /// `transduce import`.

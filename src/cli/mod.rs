@@ -5,6 +5,7 @@ mod attention;
 mod bench;
 mod data;
 mod eval;
+mod experiment;
 mod export;
 mod import;
 mod score;
@@ -33,6 +34,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Attention(args) => attention::run(args),
         Command::Export(args) => export::run(args),
         Command::Import(args) => import::run(args),
+        Command::Experiment(command) => experiment::run(command),
     }
 }
 

@@ -63,6 +63,33 @@ impl Task {
         }
     }
 
+    /// Up to `n` distinct pairs whose sources have exactly `len` digits (for the number tasks,
+    /// of the number; dates ignore it), drawn from `seed`, leaving out the sources in `exclude`
+    /// (such as the training set's). Fewer when fewer exist: a length study asks for 40 sources
+    /// of one digit and gets the 10 there are, minus those training saw.
+    pub fn pairs_of_length(
+        &self,
+        len: usize,
+        n: usize,
+        seed: u64,
+        exclude: &HashSet<String>,
+    ) -> Vec<Pair> {
+        let mut rng = StdRng::seed_from_u64(seed);
+        let mut seen = HashSet::new();
+        let mut pairs = Vec::with_capacity(n);
+        // Enough draws to find every source of a short length; long ones never repeat.
+        for _ in 0..n.saturating_mul(50).max(1000) {
+            if pairs.len() == n {
+                break;
+            }
+            let pair = self.sample(&mut rng, len, len);
+            if !exclude.contains(&pair.src) && seen.insert(pair.src.clone()) {
+                pairs.push(pair);
+            }
+        }
+        pairs
+    }
+
     /// Draws one pair; sources have `min_len..=max_len` digits (for numbers, of the number).
     fn sample(&self, rng: &mut StdRng, min_len: usize, max_len: usize) -> Pair {
         let digits = |rng: &mut StdRng| -> String {
@@ -190,6 +217,20 @@ impl TaskConfig {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn pairs_of_one_length_are_distinct_and_leave_out_the_excluded() {
+        let exclude: HashSet<String> = ["3", "7"].map(String::from).into();
+        let ones = Task::Reverse.pairs_of_length(1, 40, 5, &exclude);
+        assert_eq!(ones.len(), 8, "{ones:?}");
+        assert!(ones.iter().all(|p| !exclude.contains(&p.src)));
+        let long = Task::Reverse.pairs_of_length(30, 25, 5, &HashSet::new());
+        assert_eq!(long.len(), 25);
+        assert!(
+            long.iter()
+                .all(|p| p.src.len() == 30 && p.tgt == Task::Reverse.apply(&p.src))
+        );
+    }
 
     #[test]
     fn tasks_transform_as_named() {

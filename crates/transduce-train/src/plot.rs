@@ -26,6 +26,29 @@ pub fn line_plot(
     y_label: &str,
     series: &[Series],
 ) -> Result<(), TrainError> {
+    line_plot_with(path, title, "epoch", y_label, series, None)
+}
+
+/// A range of x shaded grey behind the lines, with its legend label (such as the lengths a
+/// model was trained on).
+pub struct Shade<'a> {
+    /// From this x.
+    pub from: f64,
+    /// To this x.
+    pub to: f64,
+    /// Legend label.
+    pub label: &'a str,
+}
+
+/// [`line_plot`] with any x axis label, and optionally a shaded range of x.
+pub fn line_plot_with(
+    path: &Path,
+    title: &str,
+    x_label: &str,
+    y_label: &str,
+    series: &[Series],
+    shade: Option<Shade>,
+) -> Result<(), TrainError> {
     FONT.call_once(|| {
         let font: &'static [u8] = include_bytes!("../../../assets/fonts/DejaVuSans.ttf");
         register_font("sans-serif", FontStyle::Normal, font).ok();
@@ -57,9 +80,19 @@ pub fn line_plot(
             .x_label_area_size(45)
             .y_label_area_size(65)
             .build_cartesian_2d(1.0..x_max.max(2.0), (y_min - pad)..(y_max + pad))?;
+        if let Some(shade) = &shade {
+            let grey = RGBColor(225, 225, 225);
+            chart
+                .draw_series(std::iter::once(Rectangle::new(
+                    [(shade.from, y_min - pad), (shade.to, y_max + pad)],
+                    grey.filled(),
+                )))?
+                .label(shade.label)
+                .legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 20, y + 5)], grey.filled()));
+        }
         chart
             .configure_mesh()
-            .x_desc("epoch")
+            .x_desc(x_label)
             .y_desc(y_label)
             .label_style(("sans-serif", 15))
             .draw()?;
