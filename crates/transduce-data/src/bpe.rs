@@ -59,8 +59,12 @@ pub fn alphabet() -> Vec<String> {
 pub struct BytePairs {
     /// Token -> id in the BPE model's own vocabulary (not the translation vocabulary).
     vocab: HashMap<String, u32>,
-    /// `(left, right)` -> rank: the order in which the merge was learned.
-    ranks: HashMap<(String, String), usize>,
+    /// Id -> token.
+    tokens: HashMap<u32, String>,
+    /// Each byte's symbol's id, if the vocabulary has it.
+    byte_ids: [Option<u32>; 256],
+    /// `(left id, right id)` -> (rank: the order in which the merge was learned, merged id).
+    merges: HashMap<(u32, u32), (usize, u32)>,
     /// The JSON it was read from, written back unchanged by [`BytePairs::to_json`].
     json: String,
 }
@@ -93,6 +97,7 @@ impl BytePairs {
             .and_then(Value::as_array)
             .ok_or("no model.merges list")?;
         let mut ranks = HashMap::with_capacity(merges.len());
+        let id = |token: &str| vocab.get(token).copied();
         for (rank, merge) in merges.iter().enumerate() {
             let pair = match merge {
                 Value::String(s) => s
@@ -106,16 +111,21 @@ impl BytePairs {
             }
             .ok_or_else(|| format!("model.merges[{rank}] is not a pair of tokens"))?;
             let joined = format!("{}{}", pair.0, pair.1);
-            if !vocab.contains_key(&joined) {
+            let (Some(left), Some(right), Some(merged)) = (id(&pair.0), id(&pair.1), id(&joined))
+            else {
                 return Err(format!(
-                    "model.merges[{rank}] makes {joined:?}, which is not in model.vocab"
+                    "model.merges[{rank}] joins or makes a token that is not in model.vocab ({joined:?})"
                 ));
-            }
-            ranks.entry(pair).or_insert(rank);
+            };
+            ranks.entry((left, right)).or_insert((rank, merged));
         }
+        let byte_ids = std::array::from_fn(|b| id(&BYTE_SYMBOLS[b].to_string()));
+        let tokens = vocab.iter().map(|(t, &i)| (i, t.clone())).collect();
         Ok(BytePairs {
             vocab,
-            ranks,
+            tokens,
+            byte_ids,
+            merges: ranks,
             json: json.to_string(),
         })
     }
@@ -152,25 +162,25 @@ impl BytePairs {
 
     /// Step 2 and 3 for one pre-tokenized piece.
     fn encode_piece(&self, piece: &str, tokens: &mut Vec<String>) {
-        let mut symbols: Vec<String> = piece
+        let mut symbols: Vec<u32> = piece
             .bytes()
-            .map(|b| BYTE_SYMBOLS[b as usize].to_string())
-            .filter(|s| self.vocab.contains_key(s))
+            .filter_map(|b| self.byte_ids[b as usize])
             .collect();
         loop {
             let best = symbols
                 .windows(2)
                 .enumerate()
                 .filter_map(|(i, w)| {
-                    let key = (w[0].clone(), w[1].clone());
-                    self.ranks.get(&key).map(|&rank| (rank, i))
+                    self.merges
+                        .get(&(w[0], w[1]))
+                        .map(|&(rank, merged)| (rank, i, merged))
                 })
                 .min();
-            let Some((_, i)) = best else { break };
-            let right = symbols.remove(i + 1);
-            symbols[i].push_str(&right);
+            let Some((_, i, merged)) = best else { break };
+            symbols[i] = merged;
+            symbols.remove(i + 1);
         }
-        tokens.extend(symbols);
+        tokens.extend(symbols.into_iter().map(|id| self.tokens[&id].clone()));
     }
 
     /// Joins BPE tokens back into text; tokens outside the model's vocabulary (such as `<unk>`)
@@ -250,7 +260,7 @@ mod tests {
             ),
             (
                 r#"{"model": {"type": "BPE", "vocab": {"a": 0, "b": 1}, "merges": ["a b"]}}"#,
-                "not in model.vocab",
+                "not in model.vocab (\"ab\")",
             ),
         ] {
             let err = BytePairs::from_json(json).unwrap_err();
