@@ -37,7 +37,16 @@ use transduce_train::Seq2SeqTrainee;
 use transduce_train::optim::FusedAdamConfig;
 
 /// The workloads, by name.
-pub const WORKLOADS: &[&str] = &["w1", "w2", "gru", "bahdanau", "big", "peak", "decode"];
+pub const WORKLOADS: &[&str] = &[
+    "w1",
+    "w2",
+    "gru",
+    "bahdanau",
+    "big",
+    "peak",
+    "decode",
+    "decode-families",
+];
 
 const VOCAB: usize = 8000;
 
@@ -476,6 +485,79 @@ pub fn decode_sweep(device: &Device, device_name: &str, lengths: &[usize]) -> Ve
         .collect()
 }
 
+/// One family's decoding speed at one output length (`bench --workload decode-families`).
+#[derive(Debug, Serialize)]
+pub struct FamilyDecodeReport {
+    /// `"decode-families"`.
+    pub workload: String,
+    /// The model: a training workload's (`w1` Transformer, `w2` LSTM with Luong attention,
+    /// `gru` GRU context-vector seq2seq, `bahdanau` GRU with Bahdanau attention).
+    pub model: String,
+    /// The device.
+    pub device: String,
+    /// Sentences decoded together.
+    pub batch_size: usize,
+    /// Tokens decoded per sentence.
+    pub out_len: usize,
+    /// Seconds of greedy decoding (cached where the model has a cache).
+    pub greedy_s: f64,
+    /// Tokens per second of greedy decoding.
+    pub greedy_tokens_per_s: f64,
+    /// Seconds of beam search of width 4.
+    pub beam4_s: f64,
+    /// Tokens per second of beam search of width 4 (one per sentence and step).
+    pub beam4_tokens_per_s: f64,
+}
+
+/// Decoding speed against output length for every family: each training workload's model
+/// decodes 8 sentences to exactly each of `lengths` tokens, greedily and with beam 4.
+pub fn decode_families(
+    device: &Device,
+    device_name: &str,
+    lengths: &[usize],
+) -> Vec<FamilyDecodeReport> {
+    let mut reports = Vec::new();
+    for name in ["w1", "w2", "gru", "bahdanau"] {
+        let mut w = Workload::named(name).expect("a training workload");
+        w.batch_size = 8;
+        let (trainee, _) = trainer(&w, &device.clone().autodiff());
+        let model = trainee.model.valid();
+        let (batch, _) = random_batch(&w, 999, device);
+        greedy_fixed(&model, &batch, 4); // warm-up
+        for &out_len in lengths {
+            let greedy_s = time(|| {
+                greedy_fixed(&model, &batch, out_len);
+            });
+            let beam4_s = time(|| {
+                let config = BeamConfig {
+                    min_len: out_len,
+                    ..BeamConfig::new(4, out_len)
+                };
+                beam_search_with_limits(
+                    &model,
+                    batch.src.clone(),
+                    batch.src_mask_pad.clone(),
+                    &config,
+                    &vec![out_len; w.batch_size],
+                );
+            });
+            let tokens = (w.batch_size * out_len) as f64;
+            reports.push(FamilyDecodeReport {
+                workload: "decode-families".into(),
+                model: name.into(),
+                device: device_name.to_string(),
+                batch_size: w.batch_size,
+                out_len,
+                greedy_s,
+                greedy_tokens_per_s: tokens / greedy_s,
+                beam4_s,
+                beam4_tokens_per_s: tokens / beam4_s,
+            });
+        }
+    }
+    reports
+}
+
 fn time(f: impl FnOnce()) -> f64 {
     let started = Instant::now();
     f();
@@ -526,6 +608,21 @@ fn greedy_uncached(model: &Transformer, batch: &Seq2SeqBatch, steps: usize) {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn every_family_decodes_to_the_asked_length() {
+        let reports = decode_families(&Device::flex(), "flex", &[3]);
+        let models: Vec<&str> = reports.iter().map(|r| r.model.as_str()).collect();
+        assert_eq!(models, ["w1", "w2", "gru", "bahdanau"]);
+        for r in &reports {
+            assert_eq!((r.out_len, r.batch_size), (3, 8));
+            assert!(
+                r.greedy_tokens_per_s > 0.0 && r.beam4_tokens_per_s > 0.0,
+                "{r:?}"
+            );
+        }
+    }
+
     use super::*;
 
     /// `bench/pytorch_bench.py` draws the same batches: these values are what its `Rng` and

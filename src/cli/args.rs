@@ -179,7 +179,8 @@ pub struct BenchArgs {
     /// dot attention and input feeding), gru, bahdanau, big (Transformer base, batch 64), peak
     /// (a 2048x2048x2048 matmul: the machine's practical peak, as matmul_gflops), decode (W1's
     /// Transformer decoding 8 sentences to 16, 64 and 256 tokens: cached against uncached
-    /// greedy search, and beam 4 and 8; one object per length).
+    /// greedy search, and beam 4 and 8; one object per length), decode-families (the w1, w2, gru
+    /// and bahdanau models decoding 8 sentences to 16, 64 and 256 tokens, greedy and beam 4).
     #[arg(long, value_delimiter = ',', default_value = "w1,w2")]
     pub workload: Vec<String>,
     /// Backend: flex, ndarray, wgpu, cuda or auto.

@@ -9,6 +9,7 @@ use crate::bench::Workload;
 enum BenchJob {
     Peak,
     Decode,
+    DecodeFamilies,
     Train(Workload),
 }
 
@@ -23,6 +24,7 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
         .map(|name| match name.as_str() {
             "peak" => Ok(BenchJob::Peak),
             "decode" => Ok(BenchJob::Decode),
+            "decode-families" => Ok(BenchJob::DecodeFamilies),
             name => Workload::named(name).map(BenchJob::Train),
         })
         .collect::<anyhow::Result<Vec<_>>>()?;
@@ -38,6 +40,26 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
                     println!("{report}");
                 } else {
                     println!("peak on {name}: 2048x2048x2048 matmul at {gflops:.1} GFLOP/s");
+                }
+                continue;
+            }
+            BenchJob::DecodeFamilies => {
+                for r in crate::bench::decode_families(&device, &name, &[16, 64, 256]) {
+                    if args.json {
+                        println!("{}", serde_json::to_string(&r)?);
+                    } else {
+                        println!(
+                            "decode {} on {}: {} x {} tokens | greedy {:.3}s ({:.0} tokens/s) | beam 4 {:.3}s ({:.0} tokens/s)",
+                            r.model,
+                            r.device,
+                            r.batch_size,
+                            r.out_len,
+                            r.greedy_s,
+                            r.greedy_tokens_per_s,
+                            r.beam4_s,
+                            r.beam4_tokens_per_s
+                        );
+                    }
                 }
                 continue;
             }
