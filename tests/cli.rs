@@ -51,6 +51,19 @@ fn quick() -> String {
     format!("{}/assets/configs/quick.json", manifest_dir())
 }
 
+/// The values of one column of a `metrics.csv`, found by its header.
+fn csv_column(csv: &str, name: &str) -> Vec<String> {
+    let mut lines = csv.lines();
+    let header = lines.next().expect("a header line");
+    let column = header
+        .split(',')
+        .position(|h| h == name)
+        .unwrap_or_else(|| panic!("no column {name} in {header}"));
+    lines
+        .map(|l| l.split(',').nth(column).expect("a full row").to_string())
+        .collect()
+}
+
 /// `transduce train` of the quick config on flex into `dir`, with `extra` flags.
 fn train_quick(dir: &str, extra: &[&str]) -> Output {
     let quick = quick();
@@ -565,16 +578,20 @@ fn a_killed_run_resumes_from_its_last_checkpoint() {
         &["--epochs", "6", "--n-train", "3000"],
     );
     assert!(out.status.success(), "{}", text(&out.stderr));
-    let lrs = |csv: &str| -> Vec<String> {
-        csv.lines()
-            .skip(1)
-            .map(|l| l.rsplit(',').next().unwrap().to_string())
-            .collect()
-    };
+    let lrs = |csv: &str| csv_column(csv, "learning_rate");
     let expected = lrs(&std::fs::read_to_string(straight.join("metrics.csv")).unwrap());
     assert_eq!(
         lrs(&metrics)[resumed_at - 1..],
         expected[resumed_at - 1..],
+        "{metrics}"
+    );
+    // Each epoch's wall time is recorded, and the resumed epochs continue the first run's clock.
+    let elapsed: Vec<f64> = csv_column(&metrics, "elapsed_s")
+        .iter()
+        .map(|v| v.parse().unwrap())
+        .collect();
+    assert!(
+        elapsed.windows(2).all(|w| w[0] < w[1]) && elapsed[0] > 0.0,
         "{metrics}"
     );
     assert!(dir.join("model.bpk").is_file());
@@ -636,15 +653,7 @@ fn training_on_two_devices_is_data_parallel() {
         assert!(out.status.success(), "{}", text(&out.stderr));
         assert!(text(&out.stdout).contains(&format!("device {devices}")));
         let metrics = std::fs::read_to_string(dir.join("metrics.csv")).unwrap();
-        metrics
-            .lines()
-            .nth(1)
-            .unwrap()
-            .rsplit(',')
-            .next()
-            .unwrap()
-            .parse()
-            .unwrap()
+        csv_column(&metrics, "learning_rate")[0].parse().unwrap()
     };
     let (one, two) = (lr_of_epoch_1("flex"), lr_of_epoch_1("flex,flex"));
     assert!(two < 0.75 * one, "one device: {one}, two devices: {two}");
@@ -660,7 +669,14 @@ fn the_same_seed_gives_the_same_metrics() {
         let dir = tmp.path().join(name);
         let out = train_quick(dir.to_str().unwrap(), &["--seed", seed]);
         assert!(out.status.success(), "{}", text(&out.stderr));
-        std::fs::read_to_string(dir.join("metrics.csv")).unwrap()
+        // Every column but the wall time.
+        let csv = std::fs::read_to_string(dir.join("metrics.csv")).unwrap();
+        let header: Vec<&str> = csv.lines().next().unwrap().split(',').collect();
+        header
+            .iter()
+            .filter(|h| **h != "elapsed_s")
+            .map(|h| csv_column(&csv, h))
+            .collect::<Vec<_>>()
     };
     let (a, b, c) = (run("a", "7"), run("b", "7"), run("c", "8"));
     assert_eq!(a, b);

@@ -94,6 +94,13 @@ fn fit_trains_any_seq2seq_model_and_hands_it_back() {
         .collect();
     assert_eq!(losses.len(), 3);
     assert!(losses[2] < losses[0], "{losses:?}");
+    let elapsed = header.iter().position(|h| *h == "elapsed_s").unwrap();
+    let times: Vec<f64> = csv
+        .lines()
+        .skip(1)
+        .map(|r| r.split(',').nth(elapsed).unwrap().parse().unwrap())
+        .collect();
+    assert!(times[0] > 0.0 && times[1] < times[2], "{times:?}");
 
     // The model comes back ready to decode, on the plain device.
     let ids: Vec<Vec<usize>> = prepared

@@ -159,6 +159,7 @@ mod tests {
             valid_chrf: f64::NAN,
             valid_exact_match: f64::NAN,
             learning_rate: f64::NAN,
+            elapsed_s: f64::NAN,
         };
         let epochs = [
             epoch(1, 10.0, 2.0),

@@ -75,6 +75,8 @@ where
     training.validate()?;
     std::fs::create_dir_all(dir).map_err(|e| TrainError::artifact(dir, e))?;
     clear_learner_state(dir)?;
+    let state_dir = dir.join("checkpoint");
+    std::fs::create_dir_all(&state_dir).map_err(|e| TrainError::artifact(&state_dir, e))?;
     let device = model
         .devices()
         .into_iter()
@@ -118,12 +120,15 @@ where
             since: 0,
         }),
         keep_best: Arc::new(Mutex::new(None)),
-        state_dir: None,
+        // Each epoch's wall time, for metrics.csv.
+        state_dir: Some(state_dir),
         epoch: Some(EpochClock {
             epoch,
             device,
             seed: training.seed,
         }),
+        started: Instant::now(),
+        elapsed_before: 0.0,
     });
     let budget = training
         .time_budget

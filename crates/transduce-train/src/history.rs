@@ -10,9 +10,10 @@ use crate::TrainError;
 use crate::artifact::{files, write_atomic};
 use crate::metrics::{ACCURACY, BLEU, CHRF, EXACT_MATCH, LEARNING_RATE, LOSS, PERPLEXITY};
 use crate::plot::{Series, line_plot};
+use crate::policies::RunState;
 
 /// The header of `metrics.csv`; [`csv`] writes the columns in this order.
-const CSV_HEADER: &str = "epoch,train_loss,train_accuracy,train_perplexity,valid_loss,valid_accuracy,valid_perplexity,valid_bleu,valid_chrf,valid_exact_match,learning_rate";
+const CSV_HEADER: &str = "epoch,train_loss,train_accuracy,train_perplexity,valid_loss,valid_accuracy,valid_perplexity,valid_bleu,valid_chrf,valid_exact_match,learning_rate,elapsed_s";
 
 /// One row of `metrics.csv`: the values burn-train logged for an epoch (NaN where it logged none).
 #[derive(Clone, Debug, PartialEq)]
@@ -39,6 +40,9 @@ pub(crate) struct EpochMetrics {
     pub(crate) valid_exact_match: f64,
     /// The learning rate of the epoch's last step.
     pub(crate) learning_rate: f64,
+    /// Wall time of training from its start to the end of this epoch, in seconds (from the
+    /// epoch's saved run state; NaN without one).
+    pub(crate) elapsed_s: f64,
 }
 
 /// Collects burn-train's per-epoch metric logs in `dir` into `metrics.csv`, draws the loss and
@@ -71,6 +75,10 @@ pub(crate) fn read(dir: &Path) -> Vec<EpochMetrics> {
             valid_chrf: read(Split::Valid, CHRF).unwrap_or(f64::NAN),
             valid_exact_match: read(Split::Valid, EXACT_MATCH).unwrap_or(f64::NAN),
             learning_rate: read(Split::Train, LEARNING_RATE).unwrap_or(f64::NAN),
+            elapsed_s: RunState::load(&dir.join("checkpoint"), epoch)
+                .ok()
+                .and_then(|s| s.elapsed_s)
+                .unwrap_or(f64::NAN),
         });
     }
     rows
@@ -81,7 +89,7 @@ fn csv(rows: &[EpochMetrics]) -> String {
     let mut csv = format!("{CSV_HEADER}\n");
     for r in rows {
         csv.push_str(&format!(
-            "{},{},{},{},{},{},{},{},{},{},{}\n",
+            "{},{},{},{},{},{},{},{},{},{},{},{}\n",
             r.epoch,
             r.train_loss,
             r.train_accuracy,
@@ -92,7 +100,8 @@ fn csv(rows: &[EpochMetrics]) -> String {
             r.valid_bleu,
             r.valid_chrf,
             r.valid_exact_match,
-            r.learning_rate
+            r.learning_rate,
+            r.elapsed_s
         ));
     }
     csv
@@ -165,6 +174,17 @@ mod tests {
         }
         // Epoch 3 was interrupted: trained, never validated.
         log(dir, "train", 3, "Loss.log", 0.5);
+        // Epoch 2's saved run state holds its wall time; epoch 1 has none.
+        std::fs::create_dir_all(dir.join("checkpoint")).unwrap();
+        let state = RunState {
+            elapsed_s: Some(12.5),
+            ..RunState::initial()
+        };
+        std::fs::write(
+            RunState::path(&dir.join("checkpoint"), 2),
+            serde_json::to_string(&state).unwrap(),
+        )
+        .unwrap();
         let rows = read(dir);
         assert_eq!(rows.len(), 2);
         assert_eq!(
@@ -176,13 +196,15 @@ mod tests {
             (10.0, 2e-3)
         );
         assert!(rows[1].train_accuracy.is_nan() && rows[1].valid_chrf.is_nan());
+        assert!(rows[0].elapsed_s.is_nan() && rows[1].elapsed_s == 12.5);
 
         write(dir).unwrap();
         let text = std::fs::read_to_string(dir.join(files::METRICS)).unwrap();
         let lines: Vec<&str> = text.lines().collect();
         assert_eq!(lines.len(), 3);
         assert_eq!(lines[0], CSV_HEADER);
-        assert_eq!(lines[1], "1,2,NaN,NaN,3,NaN,NaN,10,NaN,5,0.001");
+        assert_eq!(lines[1], "1,2,NaN,NaN,3,NaN,NaN,10,NaN,5,0.001,NaN");
+        assert!(lines[2].ends_with(",0.002,12.5"), "{}", lines[2]);
         assert!(dir.join(files::LOSS_PLOT).is_file() && dir.join(files::SCORE_PLOT).is_file());
     }
 

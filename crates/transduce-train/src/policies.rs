@@ -81,6 +81,10 @@ pub(crate) struct Monitor {
     pub(crate) state_dir: Option<std::path::PathBuf>,
     /// Moves the batch order and the dropout stream on to the next epoch.
     pub(crate) epoch: Option<EpochClock>,
+    /// When this process's training started.
+    pub(crate) started: Instant,
+    /// Wall time of the epochs before this process (a resumed run's), in seconds.
+    pub(crate) elapsed_before: f64,
 }
 
 impl EarlyStoppingStrategy for Monitor {
@@ -121,6 +125,7 @@ impl Monitor {
                 .as_ref()
                 .map_or(1.0, |p| *p.scale.lock().expect("not poisoned")),
             keep_best: RunState::pack(*self.keep_best.lock().expect("not poisoned")),
+            elapsed_s: Some(self.elapsed_before + self.started.elapsed().as_secs_f64()),
         }
     }
 
@@ -278,6 +283,11 @@ pub struct RunState {
     pub lr_scale: f64,
     /// The best checkpoint's epoch and validation `(BLEU, loss)`.
     pub keep_best: SavedScore,
+    /// Wall time of training from its start to the end of this epoch, in seconds, validation
+    /// included (a resumed run adds its own to the interrupted run's). Absent in runs from
+    /// before it was recorded.
+    #[serde(default)]
+    pub elapsed_s: Option<f64>,
 }
 
 impl RunState {
@@ -288,6 +298,7 @@ impl RunState {
             plateau_since: 0,
             lr_scale: 1.0,
             keep_best: None,
+            elapsed_s: None,
         }
     }
 
@@ -335,6 +346,8 @@ mod tests {
             keep_best: Arc::default(),
             state_dir: None,
             epoch: None,
+            started: Instant::now(),
+            elapsed_before: 0.0,
         };
         let lr = || *scale.lock().unwrap();
         assert_eq!(monitor.observe(1, Some(2.0), Some(2.0), Some(10.0)), None);
@@ -359,6 +372,8 @@ mod tests {
             keep_best: Arc::default(),
             state_dir: None,
             epoch: None,
+            started: Instant::now(),
+            elapsed_before: 0.0,
         };
         let stop = monitor
             .observe(1, Some(f64::NAN), Some(1.0), Some(0.0))

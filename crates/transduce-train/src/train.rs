@@ -323,6 +323,8 @@ fn run(
             device: train_device.clone(),
             seed: training.seed,
         }),
+        started: Instant::now(),
+        elapsed_before: restored.elapsed_s.unwrap_or(0.0),
     });
     let budget = training
         .time_budget
