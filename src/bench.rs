@@ -363,19 +363,7 @@ pub fn run(
     let greedy_s = time(|| {
         greedy_fixed(&model, &batch, steps_out);
     });
-    let beam4_s = time(|| {
-        let config = BeamConfig {
-            min_len: steps_out,
-            ..BeamConfig::new(4, steps_out)
-        };
-        beam_search_with_limits(
-            &model,
-            batch.src.clone(),
-            batch.src_mask_pad.clone(),
-            &config,
-            &vec![steps_out; w.batch_size],
-        );
-    });
+    let beam4_s = time(|| beam_fixed(&model, &batch, 4, steps_out));
     let greedy_uncached_s = match &model {
         Model::Transformer(t) => Some(time(|| greedy_uncached(t, &batch, steps_out))),
         _ => None,
@@ -445,21 +433,7 @@ pub fn decode_sweep(device: &Device, device_name: &str, lengths: &[usize]) -> Ve
     lengths
         .iter()
         .map(|&out_len| {
-            let beam = |width: usize| {
-                time(|| {
-                    let config = BeamConfig {
-                        min_len: out_len,
-                        ..BeamConfig::new(width, out_len)
-                    };
-                    beam_search_with_limits(
-                        &model,
-                        batch.src.clone(),
-                        batch.src_mask_pad.clone(),
-                        &config,
-                        &vec![out_len; w.batch_size],
-                    );
-                })
-            };
+            let beam = |width: usize| time(|| beam_fixed(&model, &batch, width, out_len));
             let greedy_s = time(|| {
                 greedy_fixed(&model, &batch, out_len);
             });
@@ -528,19 +502,7 @@ pub fn decode_families(
             let greedy_s = time(|| {
                 greedy_fixed(&model, &batch, out_len);
             });
-            let beam4_s = time(|| {
-                let config = BeamConfig {
-                    min_len: out_len,
-                    ..BeamConfig::new(4, out_len)
-                };
-                beam_search_with_limits(
-                    &model,
-                    batch.src.clone(),
-                    batch.src_mask_pad.clone(),
-                    &config,
-                    &vec![out_len; w.batch_size],
-                );
-            });
+            let beam4_s = time(|| beam_fixed(&model, &batch, 4, out_len));
             let tokens = (w.batch_size * out_len) as f64;
             reports.push(FamilyDecodeReport {
                 workload: "decode-families".into(),
@@ -562,6 +524,23 @@ fn time(f: impl FnOnce()) -> f64 {
     let started = Instant::now();
     f();
     started.elapsed().as_secs_f64()
+}
+
+/// Beam search of width `width` that decodes exactly `steps` tokens per sentence (`<eos>` is
+/// not allowed before).
+fn beam_fixed<M: Seq2Seq>(model: &M, batch: &Seq2SeqBatch, width: usize, steps: usize) {
+    let config = BeamConfig {
+        min_len: steps,
+        ..BeamConfig::new(width, steps)
+    };
+    let [batch_size, _] = batch.src.dims();
+    beam_search_with_limits(
+        model,
+        batch.src.clone(),
+        batch.src_mask_pad.clone(),
+        &config,
+        &vec![steps; batch_size],
+    );
 }
 
 /// Greedy decoding of exactly `steps` tokens with the model's cache (the argmax stays on the

@@ -107,7 +107,8 @@ pub struct Trained {
     pub best_epoch: Option<usize>,
     /// Wall time of training, in seconds.
     pub train_seconds: f64,
-    /// Training target tokens per second of training.
+    /// Training target tokens (with `<eos>`) per second of the training loop, validation
+    /// included.
     pub tokens_per_second: f64,
 }
 
@@ -138,12 +139,12 @@ pub fn read_length_recipe(path: &Path) -> anyhow::Result<LengthRecipe> {
 }
 
 /// The model config of `model`, merged over its architecture's defaults, with vocabulary sizes
-/// set and its width chosen so that its parameter count is nearest `target`.
+/// set and its width chosen so that its parameter count is nearest `target`; and that count.
 fn sized_model(
     model: &RecipeModel,
     vocab: (usize, usize),
     target: usize,
-) -> anyhow::Result<ModelConfig> {
+) -> anyhow::Result<(ModelConfig, usize)> {
     let arch = model
         .model
         .get("arch")
@@ -178,15 +179,16 @@ fn sized_model(
             hi = mid;
         }
     }
-    let best = [lo.saturating_sub(1).max(1), lo]
+    let (best, count) = [lo.saturating_sub(1).max(1), lo]
         .into_iter()
-        .min_by_key(|&w| params(8 * w).abs_diff(target))
-        .unwrap_or(lo);
+        .map(|w| (w, params(8 * w)))
+        .min_by_key(|&(_, count)| count.abs_diff(target))
+        .expect("two candidates");
     let config = with_width(8 * best);
     config
         .validate()
         .with_context(|| format!("model {:?}", model.name))?;
-    Ok(config)
+    Ok((config, count))
 }
 
 /// The CPU this runs on, from `/proc/cpuinfo` (for the report).
@@ -248,10 +250,18 @@ pub fn length_study(
         })
         .collect();
 
+    // Target tokens (with `<eos>`) per epoch, for the training rate.
+    let target_tokens: usize = prepared
+        .splits
+        .train
+        .iter()
+        .map(|p| prepared.codec.encode_tgt(&p.tgt).len() + 1)
+        .sum();
+
     let mut trained = Vec::new();
     let mut scores = Vec::new();
     for model in &recipe.models {
-        let config = sized_model(model, vocab, recipe.target_params)?;
+        let (config, params) = sized_model(model, vocab, recipe.target_params)?;
         let mut training = serde_json::to_value(TrainingConfig::new().with_seed(recipe.seed))?;
         for options in [&recipe.training, &model.training] {
             if options.is_object() {
@@ -273,10 +283,9 @@ pub fn length_study(
         };
         let dir = out.join("runs").join(slug(&model.name));
         println!(
-            "== {} ({}, {} parameters) on {device_name}",
+            "== {} ({}, {params} parameters) on {device_name}",
             model.name,
             run.model.arch(),
-            run.model.init(&Device::flex()).num_params()
         );
         let report = train_on_devices(
             &run,
@@ -285,12 +294,6 @@ pub fn length_study(
             &dir,
             Dashboard::Lines,
         )?;
-        let target_tokens: usize = prepared
-            .splits
-            .train
-            .iter()
-            .map(|p| prepared.codec.encode_tgt(&p.tgt).len() + 1)
-            .sum();
         trained.push(Trained {
             model: model.name.clone(),
             arch: report.arch.clone(),
@@ -487,8 +490,9 @@ mod tests {
                 model,
                 training: Value::Null,
             };
-            let config = sized_model(&recipe_model, (14, 14), 100_000).unwrap();
+            let (config, counted) = sized_model(&recipe_model, (14, 14), 100_000).unwrap();
             let params = config.init(&Device::flex()).num_params();
+            assert_eq!(counted, params);
             assert!(
                 (70_000..130_000).contains(&params),
                 "{}: {params}",

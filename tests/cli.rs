@@ -1411,22 +1411,25 @@ fn import_builds_an_artifact_that_translates_as_pytorch_did() {
         let fixture = fixtures.join(arch);
         let path = |name: &str| fixture.join(name).to_str().unwrap().to_string();
         let out_dir = tmp.path().join(arch);
-        let out = transduce(
-            &[
-                "import",
-                "--state-dict",
-                &path(weights),
-                "--config",
-                &path("config.json"),
-                "--src-vocab",
-                &path(&format!("src_vocab.{vocab}")),
-                "--tgt-vocab",
-                &path(&format!("tgt_vocab.{vocab}")),
-                "--out",
-                out_dir.to_str().unwrap(),
-            ],
-            None,
-        );
+        let import = || {
+            transduce(
+                &[
+                    "import",
+                    "--state-dict",
+                    &path(weights),
+                    "--config",
+                    &path("config.json"),
+                    "--src-vocab",
+                    &path(&format!("src_vocab.{vocab}")),
+                    "--tgt-vocab",
+                    &path(&format!("tgt_vocab.{vocab}")),
+                    "--out",
+                    out_dir.to_str().unwrap(),
+                ],
+                None,
+            )
+        };
+        let out = import();
         assert!(out.status.success(), "{arch}: {}", text(&out.stderr));
         assert!(text(&out.stderr).contains(arch), "{}", text(&out.stderr));
 
@@ -1457,22 +1460,7 @@ fn import_builds_an_artifact_that_translates_as_pytorch_did() {
         assert_eq!(ours, lines("translations"), "{arch}");
 
         // Importing over an existing artifact is refused, and nothing is lost.
-        let again = transduce(
-            &[
-                "import",
-                "--state-dict",
-                &path(weights),
-                "--config",
-                &path("config.json"),
-                "--src-vocab",
-                &path(&format!("src_vocab.{vocab}")),
-                "--tgt-vocab",
-                &path(&format!("tgt_vocab.{vocab}")),
-                "--out",
-                out_dir.to_str().unwrap(),
-            ],
-            None,
-        );
+        let again = import();
         assert!(!again.status.success(), "{arch}: a second import succeeded");
         assert!(out_dir.join("model.bpk").is_file());
     }

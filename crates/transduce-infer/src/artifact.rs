@@ -99,6 +99,8 @@ pub mod files {
     pub const TEST: &str = "test.tsv";
     /// Final test result.
     pub const REPORT: &str = "report.json";
+    /// The learner's checkpoints and each epoch's run state (`state-<epoch>.json`).
+    pub const CHECKPOINTS: &str = "checkpoint";
 }
 
 /// A trained model's directory, opened for inference.

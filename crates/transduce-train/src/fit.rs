@@ -15,7 +15,6 @@
 //! validation BLEU, chrF and exact match of greedy translations, into `dir` (burn-train's logs,
 //! then `metrics.csv` and the loss and score plots).
 
-use std::io::IsTerminal;
 use std::path::Path;
 use std::sync::atomic::AtomicUsize;
 use std::sync::{Arc, Mutex};
@@ -27,12 +26,12 @@ use burn::train::{Learner, SupervisedTraining};
 use transduce_data::{Prepared, TokenizerKind};
 use transduce_nn::Seq2Seq;
 
+use crate::artifact::files;
 use crate::config::{Schedule, TrainingConfig};
 use crate::epoch::{EpochClock, epoch_seed};
-use crate::policies::{Monitor, Plateau, TimeBudget, lr_schedule};
-use crate::renderer::EpochLineRenderer;
+use crate::policies::{Monitor, Plateau, lr_schedule};
 use crate::score::BleuTokenize;
-use crate::train::{Dashboard, clear_learner_state, loaders, optimizer, with_metrics};
+use crate::train::{Dashboard, clear_learner_state, launch, loaders, optimizer, with_metrics};
 use crate::{Seq2SeqTrainee, TrainError, history};
 
 /// What [`fit`] hands back.
@@ -75,7 +74,7 @@ where
     training.validate()?;
     std::fs::create_dir_all(dir).map_err(|e| TrainError::artifact(dir, e))?;
     clear_learner_state(dir)?;
-    let state_dir = dir.join("checkpoint");
+    let state_dir = dir.join(files::CHECKPOINTS);
     std::fs::create_dir_all(&state_dir).map_err(|e| TrainError::artifact(&state_dir, e))?;
     let device = model
         .devices()
@@ -103,7 +102,7 @@ where
     let scheduler = lr_schedule(training, schedule, 1, &lr_scale)?;
 
     let reason = Arc::new(Mutex::new(None));
-    let mut supervised = with_metrics(
+    let supervised = with_metrics(
         SupervisedTraining::new(dir, train_loader, valid_loader),
         &data.codec,
         tokenize,
@@ -130,37 +129,18 @@ where
         started: Instant::now(),
         elapsed_before: 0.0,
     });
-    let budget = training
-        .time_budget
-        .map(|seconds| TimeBudget::start(seconds, supervised.interrupter()));
-    if dashboard == Dashboard::Lines || !std::io::stdout().is_terminal() {
-        supervised = supervised.renderer(Box::new(EpochLineRenderer::default()));
-    }
     let trainee = Seq2SeqTrainee {
         model,
         label_smoothing: training.label_smoothing,
         teacher_forcing: training.teacher_forcing,
     };
-    let started = Instant::now();
-    let result = supervised.launch(Learner::new(trainee, optimizer(training), scheduler));
-    let train_seconds = started.elapsed().as_secs_f64();
-    let budget_hit = budget.is_some_and(|b| b.finish());
-    if let Some(error) = result.error {
-        return Err(TrainError::Training(error.to_string()));
-    }
-    drop(result.renderer);
-    let mut stopped = reason.lock().expect("not poisoned").clone();
-    if budget_hit {
-        stopped = Some(format!(
-            "time budget of {}s reached",
-            training.time_budget.unwrap_or_default()
-        ));
-    }
+    let learner = Learner::new(trainee, optimizer(training), scheduler);
+    let launched = launch(supervised, learner, training, dashboard, &reason)?;
     let epochs = history::write(dir)?.len();
     Ok(Fitted {
-        model: result.model.model,
+        model: launched.model,
         epochs,
-        stopped,
-        train_seconds,
+        stopped: launched.stopped,
+        train_seconds: launched.train_seconds,
     })
 }

@@ -75,7 +75,7 @@ pub(crate) fn read(dir: &Path) -> Vec<EpochMetrics> {
             valid_chrf: read(Split::Valid, CHRF).unwrap_or(f64::NAN),
             valid_exact_match: read(Split::Valid, EXACT_MATCH).unwrap_or(f64::NAN),
             learning_rate: read(Split::Train, LEARNING_RATE).unwrap_or(f64::NAN),
-            elapsed_s: RunState::load(&dir.join("checkpoint"), epoch)
+            elapsed_s: RunState::load(&dir.join(files::CHECKPOINTS), epoch)
                 .ok()
                 .and_then(|s| s.elapsed_s)
                 .unwrap_or(f64::NAN),
@@ -175,13 +175,13 @@ mod tests {
         // Epoch 3 was interrupted: trained, never validated.
         log(dir, "train", 3, "Loss.log", 0.5);
         // Epoch 2's saved run state holds its wall time; epoch 1 has none.
-        std::fs::create_dir_all(dir.join("checkpoint")).unwrap();
+        std::fs::create_dir_all(dir.join(files::CHECKPOINTS)).unwrap();
         let state = RunState {
             elapsed_s: Some(12.5),
             ..RunState::initial()
         };
         std::fs::write(
-            RunState::path(&dir.join("checkpoint"), 2),
+            RunState::path(&dir.join(files::CHECKPOINTS), 2),
             serde_json::to_string(&state).unwrap(),
         )
         .unwrap();

@@ -139,7 +139,7 @@ pub fn train_on_devices(
 /// metrics), so that a new run there cannot count the old run's epochs or keep its checkpoint.
 /// Only [`resume`] continues from them.
 pub(crate) fn clear_learner_state(dir: &Path) -> Result<(), TrainError> {
-    for name in ["checkpoint", "train", "valid"] {
+    for name in [files::CHECKPOINTS, "train", "valid"] {
         let path = dir.join(name);
         if path.is_dir() {
             std::fs::remove_dir_all(&path).map_err(|e| TrainError::artifact(&path, e))?;
@@ -176,7 +176,7 @@ pub fn resume(
             format!("the saved model config is invalid: {e}"),
         )
     })?;
-    let checkpoints = artifact_dir.join("checkpoint");
+    let checkpoints = artifact_dir.join(files::CHECKPOINTS);
     let epoch = latest_complete(&checkpoints).ok_or_else(|| {
         TrainError::artifact(
             &checkpoints,
@@ -261,7 +261,7 @@ fn run(
     let epoch = Arc::new(AtomicUsize::new(resume_from.unwrap_or(0)));
     let (train_loader, valid_loader) = loaders(data, training, epoch.clone());
     let optim = optimizer(training);
-    let checkpoints = artifact_dir.join("checkpoint");
+    let checkpoints = artifact_dir.join(files::CHECKPOINTS);
     let restored = match resume_from {
         Some(epoch) => RunState::load(&checkpoints, epoch)?,
         None => RunState::initial(),
@@ -326,27 +326,18 @@ fn run(
         started: Instant::now(),
         elapsed_before: restored.elapsed_s.unwrap_or(0.0),
     });
-    let budget = training
-        .time_budget
-        .map(|seconds| TimeBudget::start(seconds, supervised.interrupter()));
-    if dashboard == Dashboard::Lines || !std::io::stdout().is_terminal() {
-        supervised = supervised.renderer(Box::new(EpochLineRenderer::default()));
-    }
-    let started = Instant::now();
-    let result = supervised.launch(Learner::new(trainee, optim, schedule));
-    let train_seconds = started.elapsed().as_secs_f64();
-    let budget_hit = budget.is_some_and(|b| b.finish());
-    if let Some(error) = result.error {
-        return Err(TrainError::Training(error.to_string()));
-    }
-    drop(result.renderer);
-    let mut stopped = stop_reason.lock().expect("not poisoned").clone();
-    if budget_hit {
-        stopped = Some(format!(
-            "time budget of {}s reached",
-            training.time_budget.unwrap_or_default()
-        ));
-    }
+    let Launched {
+        model: interrupted,
+        train_seconds,
+        budget_hit,
+        stopped,
+    } = launch(
+        supervised,
+        Learner::new(trainee, optim, schedule),
+        training,
+        dashboard,
+        &stop_reason,
+    )?;
 
     let epochs = history::write(artifact_dir)?;
     let Kept {
@@ -356,7 +347,7 @@ fn run(
     } = best::keep(
         &epochs,
         &checkpoints,
-        budget_hit.then_some(result.model.model),
+        budget_hit.then_some(interrupted),
         config,
         data,
         device,
@@ -389,6 +380,60 @@ fn run(
         serde_json::to_string_pretty(&report).expect("reports serialise"),
     )?;
     Ok(report)
+}
+
+/// What [`launch`] hands back.
+pub(crate) struct Launched<M> {
+    /// The model as training left it (off the autodiff device).
+    pub(crate) model: M,
+    /// Wall time of the learner's loop, in seconds.
+    pub(crate) train_seconds: f64,
+    /// Whether the time budget stopped training.
+    pub(crate) budget_hit: bool,
+    /// Why training stopped before its last epoch, if it did.
+    pub(crate) stopped: Option<String>,
+}
+
+/// Runs `learner` under `supervised` with what every run adds: the time budget's interrupter,
+/// one line per epoch instead of the dashboard (asked for, or off a terminal), and the reason
+/// it stopped early (the monitor's, written to `reason`, or the budget).
+pub(crate) fn launch<M>(
+    mut supervised: SupervisedTraining<Seq2SeqTrainee<M>>,
+    learner: Learner<Seq2SeqTrainee<M>>,
+    training: &TrainingConfig,
+    dashboard: Dashboard,
+    reason: &Mutex<Option<String>>,
+) -> Result<Launched<M>, TrainError>
+where
+    M: Seq2Seq + Module + ModuleDisplay + 'static,
+{
+    let budget = training
+        .time_budget
+        .map(|seconds| TimeBudget::start(seconds, supervised.interrupter()));
+    if dashboard == Dashboard::Lines || !std::io::stdout().is_terminal() {
+        supervised = supervised.renderer(Box::new(EpochLineRenderer::default()));
+    }
+    let started = Instant::now();
+    let result = supervised.launch(learner);
+    let train_seconds = started.elapsed().as_secs_f64();
+    let budget_hit = budget.is_some_and(|b| b.finish());
+    if let Some(error) = result.error {
+        return Err(TrainError::Training(error.to_string()));
+    }
+    drop(result.renderer);
+    let mut stopped = reason.lock().expect("not poisoned").clone();
+    if budget_hit {
+        stopped = Some(format!(
+            "time budget of {}s reached",
+            training.time_budget.unwrap_or_default()
+        ));
+    }
+    Ok(Launched {
+        model: result.model.model,
+        train_seconds,
+        budget_hit,
+        stopped,
+    })
 }
 
 /// Training and validation batches as burn-train's data loaders: formed once by length (see
