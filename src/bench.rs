@@ -271,20 +271,83 @@ impl Rng {
 
 /// A random batch of the workload's shape, and its number of target tokens.
 pub fn random_batch(w: &Workload, seed: u64, device: &Device) -> (Seq2SeqBatch, usize) {
+    random_pairs((VOCAB, VOCAB), w.batch_size, w.lengths, seed, device)
+}
+
+/// A batch of `batch_size` random sentence pairs, each side `lengths.0..=lengths.1` tokens
+/// long, of ordinary (non-special) ids below the `(source, target)` vocabulary sizes; and its
+/// number of target tokens (with `<eos>`).
+pub fn random_pairs(
+    vocab: (usize, usize),
+    batch_size: usize,
+    (lo, hi): (usize, usize),
+    seed: u64,
+    device: &Device,
+) -> (Seq2SeqBatch, usize) {
     let mut rng = Rng(seed);
-    let (lo, hi) = w.lengths;
-    let sentence = |rng: &mut Rng| -> Vec<usize> {
+    let sentence = |rng: &mut Rng, vocab: usize| -> Vec<usize> {
         let len = lo + rng.below(hi - lo + 1);
-        (0..len).map(|_| 4 + rng.below(VOCAB - 4)).collect()
+        (0..len).map(|_| 4 + rng.below(vocab - 4)).collect()
     };
-    let examples: Vec<Example> = (0..w.batch_size)
+    let examples: Vec<Example> = (0..batch_size)
         .map(|_| Example {
-            src: sentence(&mut rng),
-            tgt: sentence(&mut rng),
+            src: sentence(&mut rng, vocab.0),
+            tgt: sentence(&mut rng, vocab.1),
         })
         .collect();
     let tokens = examples.iter().map(|e| e.tgt.len() + 1).sum();
     (Seq2SeqBatcher.batch(examples, device), tokens)
+}
+
+/// Median seconds of one training step (forward, backward and Adam) of a fresh `config` model
+/// on `device`, over `steps` random batches of `batch_size` pairs of exactly `len` tokens a
+/// side, after one warm-up step; and the target tokens (with `<eos>`) of a step.
+pub fn train_step_seconds(
+    config: &ModelConfig,
+    batch_size: usize,
+    len: usize,
+    steps: usize,
+    device: &Device,
+) -> (f64, usize) {
+    let ad = device.clone().autodiff();
+    let trainee = Seq2SeqTrainee {
+        model: config.init(&ad),
+        label_smoothing: 0.1,
+        teacher_forcing: 1.0,
+    };
+    let vocab = config.vocab_sizes();
+    let (_, seconds, tokens) = train_steps(trainee, adam(), 1, steps, |step| {
+        random_pairs(vocab, batch_size, (len, len), step, &ad)
+    });
+    (seconds, tokens)
+}
+
+/// Runs `warmup + steps` steps of `optim` on `trainee` on `batch(step)`: the trained model, the
+/// median seconds of the timed steps and the target tokens of the last one.
+fn train_steps(
+    mut trainee: Seq2SeqTrainee,
+    mut optim: ModuleOptimizer,
+    warmup: usize,
+    steps: usize,
+    batch: impl Fn(u64) -> (Seq2SeqBatch, usize),
+) -> (Seq2SeqTrainee, f64, usize) {
+    let mut times = Vec::new();
+    let mut tokens = 0;
+    for step in 0..warmup + steps {
+        let (batch, n) = batch(step as u64);
+        let started = Instant::now();
+        let loss = trainee.forward_loss(batch, 1.0).loss;
+        let grads = GradientsParams::from_grads(loss.backward(), &trainee);
+        trainee = optim.step(1e-4, trainee, grads);
+        // Reading a weight waits for the step to finish on asynchronous backends.
+        let _ = trainee.model.num_params();
+        let _: f32 = loss.into_scalar();
+        if step >= warmup {
+            times.push(started.elapsed().as_secs_f64());
+            tokens = n;
+        }
+    }
+    (trainee, median(times), tokens)
 }
 
 fn median(mut xs: Vec<f64>) -> f64 {
@@ -313,12 +376,16 @@ pub fn trainer(w: &Workload, device: &Device) -> (Seq2SeqTrainee, ModuleOptimize
         label_smoothing: 0.1,
         teacher_forcing: 1.0,
     };
-    let optim = FusedAdamConfig::new()
+    (trainee, adam())
+}
+
+/// The optimiser of every timed training step: Adam with the Transformer's betas.
+fn adam() -> ModuleOptimizer {
+    FusedAdamConfig::new()
         .with_beta_1(0.9)
         .with_beta_2(0.98)
         .with_epsilon(1e-9)
-        .init();
-    (trainee, optim)
+        .init()
 }
 
 /// Runs a workload on `device`: `warmup` then `steps` training steps, then decoding.
@@ -330,24 +397,10 @@ pub fn run(
     steps: usize,
 ) -> BenchReport {
     let ad = device.clone().autodiff();
-    let (mut trainee, mut optim) = trainer(w, &ad);
-    let mut times = Vec::new();
-    let mut tokens = 0;
-    for step in 0..warmup + steps {
-        let (batch, n) = random_batch(w, step as u64, &ad);
-        let started = Instant::now();
-        let loss = trainee.forward_loss(batch, 1.0).loss;
-        let grads = GradientsParams::from_grads(loss.backward(), &trainee);
-        trainee = optim.step(1e-4, trainee, grads);
-        // Reading a weight waits for the step to finish on asynchronous backends.
-        let _ = trainee.model.num_params();
-        let _: f32 = loss.into_scalar();
-        if step >= warmup {
-            times.push(started.elapsed().as_secs_f64());
-            tokens = n;
-        }
-    }
-    let train_step_s = median(times);
+    let (trainee, optim) = trainer(w, &ad);
+    let (trainee, train_step_s, tokens) = train_steps(trainee, optim, warmup, steps, |step| {
+        random_batch(w, step, &ad)
+    });
     let (probe, _) = random_batch(w, 0, device);
     let train_gflop = train_gflop(
         &w.model,
@@ -497,12 +550,7 @@ pub fn decode_families(
         let (trainee, _) = trainer(&w, &device.clone().autodiff());
         let model = trainee.model.valid();
         let (batch, _) = random_batch(&w, 999, device);
-        greedy_fixed(&model, &batch, 4); // warm-up
-        for &out_len in lengths {
-            let greedy_s = time(|| {
-                greedy_fixed(&model, &batch, out_len);
-            });
-            let beam4_s = time(|| beam_fixed(&model, &batch, 4, out_len));
+        for (out_len, greedy_s, beam4_s) in decode_seconds(&model, &batch, lengths) {
             let tokens = (w.batch_size * out_len) as f64;
             reports.push(FamilyDecodeReport {
                 workload: "decode-families".into(),
@@ -518,6 +566,26 @@ pub fn decode_families(
         }
     }
     reports
+}
+
+/// Seconds `model` takes to decode `batch` to exactly each of `lengths` tokens per sentence,
+/// greedily (cached) and with beam 4, after a short warm-up: `(length, greedy, beam 4)`.
+pub fn decode_seconds<M: Seq2Seq>(
+    model: &M,
+    batch: &Seq2SeqBatch,
+    lengths: &[usize],
+) -> Vec<(usize, f64, f64)> {
+    greedy_fixed(model, batch, 4); // warm-up
+    lengths
+        .iter()
+        .map(|&out_len| {
+            let greedy_s = time(|| {
+                greedy_fixed(model, batch, out_len);
+            });
+            let beam4_s = time(|| beam_fixed(model, batch, 4, out_len));
+            (out_len, greedy_s, beam4_s)
+        })
+        .collect()
 }
 
 fn time(f: impl FnOnce()) -> f64 {

@@ -497,6 +497,52 @@ fn score_matches_sacrebleu_fixtures() {
         }
         assert_eq!(json["n"], case["hyps"].as_array().unwrap().len());
     }
+    // --lowercase: sacreBLEU's `BLEU(lowercase=True)` and `CHRF(lowercase=True)` (2.6.0).
+    let (hyp, reference) = (tmp.path().join("hyp.txt"), tmp.path().join("ref.txt"));
+    std::fs::write(
+        &hyp,
+        "The Cat sat on the Mat today .\nA Dog runs in the Park\n",
+    )
+    .unwrap();
+    std::fs::write(
+        &reference,
+        "the cat sat on the mat .\na dog is running in the park\n",
+    )
+    .unwrap();
+    for (flags, bleu, chrf, case) in [
+        (&[][..], 16.086472104019048, 38.12582416007338, "case:mixed"),
+        (
+            &["--lowercase"][..],
+            57.21248424548516,
+            67.43471218896916,
+            "case:lc",
+        ),
+    ] {
+        let mut args = vec![
+            "score",
+            "--hyp",
+            hyp.to_str().unwrap(),
+            "--ref",
+            reference.to_str().unwrap(),
+            "--json",
+        ];
+        args.extend(flags);
+        let out = transduce(&args, None);
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert!(
+            (json["bleu"].as_f64().unwrap() - bleu).abs() < 1e-6,
+            "{json}"
+        );
+        assert!(
+            (json["chrf"].as_f64().unwrap() - chrf).abs() < 1e-6,
+            "{json}"
+        );
+        for signature in ["bleu_signature", "chrf_signature"] {
+            assert!(json[signature].as_str().unwrap().contains(case), "{json}");
+        }
+    }
+
     let short = tmp.path().join("short.txt");
     std::fs::write(&short, "one line\n").unwrap();
     let out = transduce(
@@ -1538,4 +1584,102 @@ fn the_length_experiment_writes_its_tables_and_plots() {
         None,
     );
     assert_fails_with(&out, "recipe.json");
+}
+
+#[test]
+fn the_speed_experiment_writes_its_tables_and_plots() {
+    let tmp = tempfile::tempdir().unwrap();
+    let recipe = tmp.path().join("recipe.json");
+    let write_recipe = |step_lengths: &str| {
+        std::fs::write(
+            &recipe,
+            format!(
+                r#"{{"data": {{"task": "reverse", "n_train": 300, "n_valid": 30, "n_test": 20, "min_len": 1, "max_len": 6}},
+                "target_params": 20000, "seed": 1, "training": {{"epochs": 2, "batch_size": 32}},
+                "target": {{"metric": "exact_match", "value": 0}},
+                "step_lengths": {step_lengths}, "step_batch": 4, "step_repeats": 2,
+                "decode_lengths": [4, 8], "decode_batch": 2,
+                "models": [{{"name": "GRU seq2seq", "model": {{"arch": "seq2seq", "cell": "gru"}}}},
+                           {{"name": "Transformer", "model": {{"arch": "transformer", "n_encoder_layers": 1, "n_decoder_layers": 1}}}}]}}"#
+            ),
+        )
+        .unwrap()
+    };
+    write_recipe("[4, 8, 16]");
+    let out_dir = tmp.path().join("out");
+    let run = || {
+        transduce(
+            &[
+                "experiment",
+                "speed",
+                "--recipe",
+                recipe.to_str().unwrap(),
+                "--out",
+                out_dir.to_str().unwrap(),
+                "--device",
+                "flex",
+            ],
+            None,
+        )
+    };
+    let out = run();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    for file in [
+        "speed.md",
+        "speed.csv",
+        "speed_epochs.csv",
+        "speed_steps.csv",
+        "speed_decode.csv",
+        "speed_valid_vs_time.png",
+        "speed_train_vs_length.png",
+        "speed_decode_vs_length.png",
+        "runs/gru-seq2seq/model.bpk",
+        "runs/transformer/model.bpk",
+    ] {
+        assert!(out_dir.join(file).is_file(), "missing {file}");
+    }
+    let rows = |file: &str| -> Vec<Vec<String>> {
+        std::fs::read_to_string(out_dir.join(file))
+            .unwrap()
+            .lines()
+            .skip(1)
+            .map(|l| l.split(',').map(String::from).collect())
+            .collect()
+    };
+    // A target of 0 is reached by the first epoch, at that epoch's wall time.
+    let summary = rows("speed.csv");
+    let epochs = rows("speed_epochs.csv");
+    assert_eq!(summary.len(), 2);
+    for model in &summary {
+        assert_eq!(model[3], "2", "{model:?}");
+        let first = epochs
+            .iter()
+            .find(|e| e[0] == model[0] && e[1] == "1")
+            .unwrap();
+        assert_eq!(model[7], "1", "{model:?}");
+        let (to_target, first_epoch): (f64, f64) =
+            (model[6].parse().unwrap(), first[2].parse().unwrap());
+        assert!((to_target - first_epoch).abs() < 0.1, "{model:?} {first:?}");
+        assert!(
+            model[5].parse::<f64>().unwrap() > 0.0,
+            "tokens per second: {model:?}"
+        );
+    }
+    assert_eq!(epochs.len(), 2 * 2);
+    let steps = rows("speed_steps.csv");
+    assert_eq!(
+        steps.iter().map(|r| r[1].as_str()).collect::<Vec<_>>(),
+        ["4", "8", "16", "4", "8", "16"]
+    );
+    assert!(steps.iter().all(|r| r[3].parse::<f64>().unwrap() > 0.0));
+    assert_eq!(rows("speed_decode.csv").len(), 2 * 2);
+    let md = std::fs::read_to_string(out_dir.join("speed.md")).unwrap();
+    assert!(
+        md.contains("| GRU seq2seq | seq2seq |")
+            && md.contains("| model | L = 4 | L = 8 | L = 16 |"),
+        "{md}"
+    );
+
+    write_recipe("[4, 0]");
+    assert_fails_with(&run(), "recipe.json: lengths must be at least 1");
 }

@@ -61,6 +61,9 @@ pub enum ExperimentCommand {
     /// Models with and without attention, and a Transformer, of about the same size, trained on
     /// one range of source lengths and scored on every length of a wider one.
     Length(LengthArgs),
+    /// Every family trained on the same data and device: seconds per epoch, tokens per second,
+    /// time to a validation score; training steps by sequence length; decoding by output length.
+    Speed(SpeedArgs),
 }
 
 /// `transduce experiment length`.
@@ -74,6 +77,24 @@ pub struct LengthArgs {
     )]
     pub recipe: PathBuf,
     /// Where the runs, length.md, length.csv and the plots are written.
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+    /// Backend: flex, ndarray, wgpu, cuda or auto.
+    #[arg(long, default_value = "auto")]
+    pub device: DeviceSpec,
+}
+
+/// `transduce experiment speed`.
+#[derive(clap::Args, Debug)]
+pub struct SpeedArgs {
+    /// The recipe: data, parameter budget, training options, target score, lengths and models.
+    #[arg(
+        long,
+        value_name = "FILE.json",
+        default_value = "assets/configs/experiment-speed.json"
+    )]
+    pub recipe: PathBuf,
+    /// Where the runs, speed.md, the CSV files and the plots are written.
     #[arg(long, value_name = "DIR")]
     pub out: PathBuf,
     /// Backend: flex, ndarray, wgpu, cuda or auto.
@@ -167,6 +188,10 @@ pub struct ScoreArgs {
     /// chrF's word n-gram order: 0 for chrF, 2 for chrF++ (sacreBLEU's `--chrf-word-order`).
     #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u8).range(0..=6))]
     pub chrf_word_order: u8,
+    /// Lowercase hypotheses and references before scoring both metrics (sacreBLEU's `-lc` for
+    /// BLEU and `--chrf-lowercase` for chrF; the signatures say `case:lc`).
+    #[arg(long)]
+    pub lowercase: bool,
     /// Print a JSON object (`bleu`, `chrf`, `n`, the signatures, and BLEU's parts) instead of text.
     #[arg(long)]
     pub json: bool,

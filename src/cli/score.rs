@@ -2,16 +2,25 @@
 
 use anyhow::bail;
 use serde_json::json;
-use transduce_infer::score::{bleu_signature, chrf_signature, corpus_bleu_with, corpus_chrf_with};
+use transduce_infer::score::{
+    bleu_signature, chrf_signature, corpus_bleu_with, corpus_chrf_with, lowercased_signature,
+};
 
 use super::{ScoreArgs, read_lines};
 
 /// Runs `transduce score`.
 pub fn run(args: ScoreArgs) -> anyhow::Result<()> {
-    let hyps = read_lines(&args.hyp)?;
+    let case = |lines: Vec<String>| -> Vec<String> {
+        if args.lowercase {
+            lines.into_iter().map(|l| l.to_lowercase()).collect()
+        } else {
+            lines
+        }
+    };
+    let hyps = case(read_lines(&args.hyp)?);
     let mut streams = Vec::new();
     for path in &args.reference {
-        let refs = read_lines(path)?;
+        let refs = case(read_lines(path)?);
         if refs.len() != hyps.len() {
             bail!(
                 "{} has {} lines but {} has {}: one reference per hypothesis in every --ref file",
@@ -27,8 +36,12 @@ pub fn run(args: ScoreArgs) -> anyhow::Result<()> {
     let word_order = usize::from(args.chrf_word_order);
     let bleu = corpus_bleu_with(&hyps, &streams, args.bleu_tokenize);
     let chrf = corpus_chrf_with(&hyps, &streams, word_order);
-    let bleu_sig = bleu_signature(streams.len(), args.bleu_tokenize);
-    let chrf_sig = chrf_signature(streams.len(), word_order);
+    let mut bleu_sig = bleu_signature(streams.len(), args.bleu_tokenize);
+    let mut chrf_sig = chrf_signature(streams.len(), word_order);
+    if args.lowercase {
+        bleu_sig = lowercased_signature(&bleu_sig);
+        chrf_sig = lowercased_signature(&chrf_sig);
+    }
     if args.json {
         let json = json!({
             "bleu": bleu.score,

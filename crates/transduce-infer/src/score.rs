@@ -109,6 +109,11 @@ pub fn chrf_signature(n_refs: usize, word_order: usize) -> String {
     )
 }
 
+/// `signature` for a score of lowercased text (sacreBLEU's `-lc`): `case:lc` for `case:mixed`.
+pub fn lowercased_signature(signature: &str) -> String {
+    signature.replacen("case:mixed", "case:lc", 1)
+}
+
 /// A BLEU score and its parts.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Bleu {

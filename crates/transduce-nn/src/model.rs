@@ -88,6 +88,16 @@ impl ModelConfig {
         }
     }
 
+    /// The `(source, target)` vocabulary sizes.
+    pub fn vocab_sizes(&self) -> (usize, usize) {
+        match self {
+            ModelConfig::Seq2seq(c) => (c.src_vocab_size, c.tgt_vocab_size),
+            ModelConfig::Luong(c) => (c.src_vocab_size, c.tgt_vocab_size),
+            ModelConfig::Bahdanau(c) => (c.src_vocab_size, c.tgt_vocab_size),
+            ModelConfig::Transformer(c) => (c.src_vocab_size, c.tgt_vocab_size),
+        }
+    }
+
     /// The width the learning-rate schedule scales by (`d_model`, or the recurrent hidden width).
     pub fn width(&self) -> usize {
         match self {

@@ -17,32 +17,32 @@ const CSV_HEADER: &str = "epoch,train_loss,train_accuracy,train_perplexity,valid
 
 /// One row of `metrics.csv`: the values burn-train logged for an epoch (NaN where it logged none).
 #[derive(Clone, Debug, PartialEq)]
-pub(crate) struct EpochMetrics {
+pub struct EpochMetrics {
     /// The epoch, from 1.
-    pub(crate) epoch: usize,
+    pub epoch: usize,
     /// Training loss.
-    pub(crate) train_loss: f64,
+    pub train_loss: f64,
     /// Training accuracy.
-    pub(crate) train_accuracy: f64,
+    pub train_accuracy: f64,
     /// Validation loss.
-    pub(crate) valid_loss: f64,
+    pub valid_loss: f64,
     /// Validation accuracy.
-    pub(crate) valid_accuracy: f64,
+    pub valid_accuracy: f64,
     /// Training perplexity.
-    pub(crate) train_perplexity: f64,
+    pub train_perplexity: f64,
     /// Validation perplexity.
-    pub(crate) valid_perplexity: f64,
+    pub valid_perplexity: f64,
     /// Validation BLEU (greedy decoding).
-    pub(crate) valid_bleu: f64,
+    pub valid_bleu: f64,
     /// Validation chrF (greedy decoding).
-    pub(crate) valid_chrf: f64,
+    pub valid_chrf: f64,
     /// Validation exact match, in percent (greedy decoding).
-    pub(crate) valid_exact_match: f64,
+    pub valid_exact_match: f64,
     /// The learning rate of the epoch's last step.
-    pub(crate) learning_rate: f64,
+    pub learning_rate: f64,
     /// Wall time of training from its start to the end of this epoch, in seconds (from the
     /// epoch's saved run state; NaN without one).
-    pub(crate) elapsed_s: f64,
+    pub elapsed_s: f64,
 }
 
 /// Collects burn-train's per-epoch metric logs in `dir` into `metrics.csv`, draws the loss and
@@ -56,7 +56,7 @@ pub(crate) fn write(dir: &Path) -> Result<Vec<EpochMetrics>, TrainError> {
 
 /// The rows of the epochs that burn-train validated, from epoch 1 up to the first one without a
 /// validation loss.
-pub(crate) fn read(dir: &Path) -> Vec<EpochMetrics> {
+pub fn read(dir: &Path) -> Vec<EpochMetrics> {
     let mut rows = Vec::new();
     for epoch in 1.. {
         let read = |split: Split, name: &str| epoch_value(dir, &split, epoch, name);

@@ -9,7 +9,7 @@ mod epoch;
 pub mod error;
 pub mod fit;
 pub mod heatmap;
-mod history;
+pub mod history;
 pub mod metrics;
 pub mod optim;
 pub mod plot;

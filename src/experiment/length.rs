@@ -1,6 +1,3 @@
-//! The lecture's claims as experiments: each trains the models a recipe names on the same data
-//! and device, scores them, and writes a markdown table, a CSV and PNG plots.
-//!
 //! **Length** (Bahdanau et al. 2015, Fig. 2; Sutskever et al. 2014 on reversing the source):
 //! models without attention (Elman, GRU, LSTM; the LSTM also reading its source backwards),
 //! with Luong's and Bahdanau's attention, and a Transformer, each sized to about the same
@@ -19,18 +16,14 @@ use std::fmt::Write as _;
 use std::path::Path;
 
 use anyhow::{Context, bail};
-use burn::module::Module;
 use burn::prelude::Device;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use transduce_data::{DataConfig, Pair, Task};
-use transduce_infer::TrainingConfig;
 use transduce_infer::artifact::{Artifact, RunConfig, write_atomic};
-use transduce_nn::ModelConfig;
 use transduce_train::plot::{Series, Shade, line_plot_with};
-use transduce_train::{Dashboard, train_on_devices};
 
-use crate::config::{default_model, merge};
+use super::{RecipeModel, cpu_name, sized_model, slug, target_tokens, train_one, training_config};
 
 /// A length study's recipe.
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -60,19 +53,6 @@ pub struct LengthRecipe {
     pub training: Value,
     /// The models.
     pub models: Vec<RecipeModel>,
-}
-
-/// One model of a recipe.
-#[derive(Clone, Debug, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RecipeModel {
-    /// Its name in the table and the legend.
-    pub name: String,
-    /// A partial model config, merged over the architecture's defaults.
-    pub model: Value,
-    /// Training options for this model only.
-    #[serde(default)]
-    pub training: Value,
 }
 
 /// One model's score on one bucket of lengths.
@@ -138,72 +118,6 @@ pub fn read_length_recipe(path: &Path) -> anyhow::Result<LengthRecipe> {
     Ok(recipe)
 }
 
-/// The model config of `model`, merged over its architecture's defaults, with vocabulary sizes
-/// set and its width chosen so that its parameter count is nearest `target`; and that count.
-fn sized_model(
-    model: &RecipeModel,
-    vocab: (usize, usize),
-    target: usize,
-) -> anyhow::Result<(ModelConfig, usize)> {
-    let arch = model
-        .model
-        .get("arch")
-        .and_then(Value::as_str)
-        .with_context(|| format!("model {:?}: no \"arch\"", model.name))?;
-    let mut value = serde_json::to_value(default_model(arch)?)?;
-    merge(&mut value, model.model.clone());
-    let base: ModelConfig = serde_json::from_value(value)
-        .with_context(|| format!("model {:?}: not a valid model config", model.name))?;
-    let with_width = |width: usize| -> ModelConfig {
-        let mut config = base.clone();
-        config.set_vocab_sizes(vocab.0, vocab.1);
-        match &mut config {
-            ModelConfig::Transformer(c) => {
-                c.d_model = width;
-                c.d_ff = 4 * width;
-            }
-            ModelConfig::Seq2seq(c) => c.d_hidden = width,
-            ModelConfig::Luong(c) => c.d_hidden = width,
-            ModelConfig::Bahdanau(c) => c.d_hidden = width,
-        }
-        config
-    };
-    // Widths in steps of 8 (heads divide them); parameters grow with the width.
-    let params = |width: usize| with_width(width).init(&Device::flex()).num_params();
-    let (mut lo, mut hi) = (1usize, 256usize); // in steps of 8
-    while lo < hi {
-        let mid = (lo + hi) / 2;
-        if params(8 * mid) < target {
-            lo = mid + 1;
-        } else {
-            hi = mid;
-        }
-    }
-    let (best, count) = [lo.saturating_sub(1).max(1), lo]
-        .into_iter()
-        .map(|w| (w, params(8 * w)))
-        .min_by_key(|&(_, count)| count.abs_diff(target))
-        .expect("two candidates");
-    let config = with_width(8 * best);
-    config
-        .validate()
-        .with_context(|| format!("model {:?}", model.name))?;
-    Ok((config, count))
-}
-
-/// The CPU this runs on, from `/proc/cpuinfo` (for the report).
-pub fn cpu_name() -> String {
-    std::fs::read_to_string("/proc/cpuinfo")
-        .ok()
-        .and_then(|info| {
-            info.lines()
-                .find(|l| l.starts_with("model name"))
-                .and_then(|l| l.split(':').nth(1))
-                .map(|s| s.trim().to_string())
-        })
-        .unwrap_or_else(|| "unknown CPU".into())
-}
-
 /// Runs the length study of `recipe` on `device` into `out`: `runs/<model>/` (each model's
 /// artifact), `length.csv`, `length.md`, `length_exact_match.png` and `length_chrf.png`.
 pub fn length_study(
@@ -251,49 +165,19 @@ pub fn length_study(
         .collect();
 
     // Target tokens (with `<eos>`) per epoch, for the training rate.
-    let target_tokens: usize = prepared
-        .splits
-        .train
-        .iter()
-        .map(|p| prepared.codec.encode_tgt(&p.tgt).len() + 1)
-        .sum();
+    let target_tokens = target_tokens(&prepared);
 
     let mut trained = Vec::new();
     let mut scores = Vec::new();
     for model in &recipe.models {
-        let (config, params) = sized_model(model, vocab, recipe.target_params)?;
-        let mut training = serde_json::to_value(TrainingConfig::new().with_seed(recipe.seed))?;
-        for options in [&recipe.training, &model.training] {
-            if options.is_object() {
-                merge(&mut training, options.clone());
-            }
-        }
-        let training: TrainingConfig = serde_json::from_value(training).with_context(|| {
-            format!(
-                "{}: model {:?}: training options",
-                recipe_path.display(),
-                model.name
-            )
-        })?;
-        training.validate()?;
+        let (config, _) = sized_model(model, vocab, recipe.target_params)?;
         let run = RunConfig {
             model: config,
-            training,
+            training: training_config(&recipe.training, model, recipe.seed, recipe_path)?,
             data: data.clone(),
         };
         let dir = out.join("runs").join(slug(&model.name));
-        println!(
-            "== {} ({}, {params} parameters) on {device_name}",
-            model.name,
-            run.model.arch(),
-        );
-        let report = train_on_devices(
-            &run,
-            &prepared,
-            std::slice::from_ref(device),
-            &dir,
-            Dashboard::Lines,
-        )?;
+        let report = train_one(&model.name, &run, &prepared, device, device_name, &dir)?;
         trained.push(Trained {
             model: model.name.clone(),
             arch: report.arch.clone(),
@@ -325,23 +209,6 @@ pub fn length_study(
         write_results(recipe, recipe_path, device_name, out, &trained, &scores)?;
     }
     Ok((trained, scores))
-}
-
-/// A file-name-safe form of a model name.
-fn slug(name: &str) -> String {
-    name.chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() {
-                c.to_ascii_lowercase()
-            } else {
-                '-'
-            }
-        })
-        .collect::<String>()
-        .split('-')
-        .filter(|s| !s.is_empty())
-        .collect::<Vec<_>>()
-        .join("-")
 }
 
 /// Writes `length.csv`, `length.md` and the two plots (after each model, so that an
@@ -472,48 +339,4 @@ fn write_results(
         )?;
     }
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn models_are_sized_to_the_target() {
-        for model in [
-            serde_json::json!({"arch": "seq2seq", "cell": "gru"}),
-            serde_json::json!({"arch": "luong"}),
-            serde_json::json!({"arch": "transformer", "n_encoder_layers": 2, "n_decoder_layers": 2}),
-        ] {
-            let recipe_model = RecipeModel {
-                name: "m".into(),
-                model,
-                training: Value::Null,
-            };
-            let (config, counted) = sized_model(&recipe_model, (14, 14), 100_000).unwrap();
-            let params = config.init(&Device::flex()).num_params();
-            assert_eq!(counted, params);
-            assert!(
-                (70_000..130_000).contains(&params),
-                "{}: {params}",
-                config.arch()
-            );
-        }
-        let bad = RecipeModel {
-            name: "m".into(),
-            model: serde_json::json!({"cell": "gru"}),
-            training: Value::Null,
-        };
-        assert!(
-            sized_model(&bad, (14, 14), 1000)
-                .unwrap_err()
-                .to_string()
-                .contains("no \"arch\"")
-        );
-    }
-
-    #[test]
-    fn slugs_are_file_names() {
-        assert_eq!(slug("LSTM, reversed source"), "lstm-reversed-source");
-    }
 }
