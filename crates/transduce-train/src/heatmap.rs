@@ -24,6 +24,7 @@ use plotters::style::text_anchor::{HPos, Pos, VPos};
 use plotters::style::{FontStyle, FontTransform, register_font};
 
 use crate::TrainError;
+use crate::plot::write_png;
 pub use transduce_infer::inspect::Heatmap;
 
 static FONT: Once = Once::new();
@@ -146,7 +147,12 @@ pub fn draw(path: &Path, grid: &[Vec<Heatmap>]) -> Result<(), TrainError> {
     let result = if svg {
         paint(SVGBackend::new(&tmp, size).into_drawing_area(), grid)
     } else {
-        paint(BitMapBackend::new(&tmp, size).into_drawing_area(), grid)
+        let mut pixels = vec![0u8; (size.0 * size.1 * 3) as usize];
+        paint(
+            BitMapBackend::with_buffer(&mut pixels, size).into_drawing_area(),
+            grid,
+        )
+        .and_then(|()| Ok(write_png(&tmp, &pixels, size)?))
     };
     let written = result
         .map_err(|e| TrainError::Input(format!("{}: cannot draw: {e}", path.display())))
