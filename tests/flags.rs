@@ -139,6 +139,7 @@ fn every_train_flag_reaches_config_json() {
         ("--batch-size", "16", "/training/batch_size", json!(16)),
         ("--max-tokens", "400", "/training/max_tokens", json!(400)),
         ("--bucket", "false", "/training/bucket", json!(false)),
+        ("--bucket-pool", "3", "/training/bucket_pool", json!(3)),
         ("--lr", "0.003", "/training/lr", json!(0.003)),
         (
             "--schedule",

@@ -60,23 +60,20 @@ pub enum Command {
 pub enum ExperimentCommand {
     /// Models with and without attention, and a Transformer, of about the same size, trained on
     /// one range of source lengths and scored on every length of a wider one.
-    Length(LengthArgs),
+    Length(ExperimentArgs),
     /// Every family trained on the same data and device: seconds per epoch, tokens per second,
     /// time to a validation score; training steps by sequence length; decoding by output length.
-    Speed(SpeedArgs),
+    Speed(ExperimentArgs),
 }
 
-/// `transduce experiment length`.
+/// `transduce experiment length` and `transduce experiment speed`.
 #[derive(clap::Args, Debug)]
-pub struct LengthArgs {
-    /// The recipe: task, lengths, parameter budget, training options and models.
-    #[arg(
-        long,
-        value_name = "FILE.json",
-        default_value = "assets/configs/experiment-length.json"
-    )]
-    pub recipe: PathBuf,
-    /// Where the runs, length.md, length.csv and the plots are written.
+pub struct ExperimentArgs {
+    /// The recipe: data, parameter budget, training options, lengths, models (and for `speed` the
+    /// target score) [default: assets/configs/experiment-<study>.json]
+    #[arg(long, value_name = "FILE.json")]
+    pub recipe: Option<PathBuf>,
+    /// Where the runs, the tables (markdown and CSV) and the plots are written.
     #[arg(long, value_name = "DIR")]
     pub out: PathBuf,
     /// Backend: flex, ndarray, wgpu, cuda or auto.
@@ -84,22 +81,13 @@ pub struct LengthArgs {
     pub device: DeviceSpec,
 }
 
-/// `transduce experiment speed`.
-#[derive(clap::Args, Debug)]
-pub struct SpeedArgs {
-    /// The recipe: data, parameter budget, training options, target score, lengths and models.
-    #[arg(
-        long,
-        value_name = "FILE.json",
-        default_value = "assets/configs/experiment-speed.json"
-    )]
-    pub recipe: PathBuf,
-    /// Where the runs, speed.md, the CSV files and the plots are written.
-    #[arg(long, value_name = "DIR")]
-    pub out: PathBuf,
-    /// Backend: flex, ndarray, wgpu, cuda or auto.
-    #[arg(long, default_value = "auto")]
-    pub device: DeviceSpec,
+impl ExperimentArgs {
+    /// The recipe file: the flag's, or the study's default.
+    pub fn recipe(&self, study: &str) -> PathBuf {
+        self.recipe
+            .clone()
+            .unwrap_or_else(|| PathBuf::from(format!("assets/configs/experiment-{study}.json")))
+    }
 }
 
 /// `transduce import`.
@@ -376,6 +364,10 @@ pub struct TrainArgs {
     /// Batch sentences of similar length together (true/false). [default: true]
     #[arg(long)]
     pub bucket: Option<bool>,
+    /// Sort by length only within pools of this many batches, so that each epoch forms new
+    /// batches [default: the whole training set]
+    #[arg(long, value_name = "BATCHES")]
+    pub bucket_pool: Option<usize>,
     /// BLEU's tokenisation in validation and the report: 13a, char or none [default: char for
     /// character-level targets, 13a otherwise]
     #[arg(long, value_name = "13a|char|none")]
@@ -649,6 +641,7 @@ impl TrainArgs {
         set(&mut t.batch_size, self.batch_size);
         set(&mut t.max_tokens, self.max_tokens.map(Some));
         set(&mut t.bucket, self.bucket);
+        set(&mut t.bucket_pool, self.bucket_pool.map(Some));
         set(&mut t.lr, self.lr);
         set(&mut t.schedule, self.schedule.map(Some));
         set(&mut t.warmup_steps, self.warmup_steps);

@@ -86,22 +86,28 @@ pub fn run(args: DataCmdArgs) -> anyhow::Result<()> {
     }
     let batch_size = config.training.batch_size;
     let seed = config.training.seed;
-    let random = BatchPlan {
+    let plan = |bucket, pool| BatchPlan {
         batch_size,
         max_tokens: None,
-        bucket: false,
+        bucket,
+        pool,
     };
-    let bucketed = BatchPlan {
-        batch_size,
-        max_tokens: None,
-        bucket: true,
-    };
-    writeln!(
+    let padding =
+        |plan: BatchPlan| 100.0 * padding_fraction(&examples, &plan.batches(&examples, seed));
+    write!(
         out,
         "padding in batches of {batch_size}: random order {:.1}%, length-bucketed {:.1}%",
-        100.0 * padding_fraction(&examples, &random.batches(&examples, seed)),
-        100.0 * padding_fraction(&examples, &bucketed.batches(&examples, seed))
+        padding(plan(false, None)),
+        padding(plan(true, None))
     )?;
+    match config.training.bucket_pool {
+        Some(pool) => writeln!(
+            out,
+            ", bucketed in pools of {pool} batches {:.1}%",
+            padding(plan(true, Some(pool)))
+        )?,
+        None => writeln!(out)?,
+    }
     Ok(out.flush()?)
 }
 

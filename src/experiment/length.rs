@@ -20,10 +20,10 @@ use burn::prelude::Device;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use transduce_data::{DataConfig, Pair, Task};
-use transduce_infer::artifact::{Artifact, RunConfig, write_atomic};
+use transduce_infer::artifact::{Artifact, write_atomic};
 use transduce_train::plot::{Series, Shade, line_plot_with};
 
-use super::{RecipeModel, cpu_name, sized_model, slug, target_tokens, train_one, training_config};
+use super::{RecipeModel, Study, cpu_name, sized_model, target_tokens};
 
 /// A length study's recipe.
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -167,17 +167,21 @@ pub fn length_study(
     // Target tokens (with `<eos>`) per epoch, for the training rate.
     let target_tokens = target_tokens(&prepared);
 
+    let study = Study {
+        data: &data,
+        prepared: &prepared,
+        training: &recipe.training,
+        seed: recipe.seed,
+        recipe_path,
+        device,
+        device_name,
+        out,
+    };
     let mut trained = Vec::new();
     let mut scores = Vec::new();
     for model in &recipe.models {
-        let (config, _) = sized_model(model, vocab, recipe.target_params)?;
-        let run = RunConfig {
-            model: config,
-            training: training_config(&recipe.training, model, recipe.seed, recipe_path)?,
-            data: data.clone(),
-        };
-        let dir = out.join("runs").join(slug(&model.name));
-        let report = train_one(&model.name, &run, &prepared, device, device_name, &dir)?;
+        let (config, n_params) = sized_model(model, vocab, recipe.target_params)?;
+        let (report, dir) = study.train(model, config, n_params)?;
         trained.push(Trained {
             model: model.name.clone(),
             arch: report.arch.clone(),

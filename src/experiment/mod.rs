@@ -12,7 +12,7 @@
 pub mod length;
 pub mod speed;
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use burn::module::Module;
@@ -131,27 +131,49 @@ fn training_config(
     Ok(training)
 }
 
-/// Trains `run` on `prepared` into `dir`, printing the epoch lines.
-fn train_one(
-    name: &str,
-    run: &RunConfig,
-    prepared: &Prepared,
-    device: &Device,
-    device_name: &str,
-    dir: &Path,
-) -> anyhow::Result<TrainReport> {
-    println!(
-        "== {name} ({}, {} parameters) on {device_name}",
-        run.model.arch(),
-        run.model.init(device).num_params()
-    );
-    Ok(train_on_devices(
-        run,
-        prepared,
-        std::slice::from_ref(device),
-        dir,
-        Dashboard::Lines,
-    )?)
+/// What every model of a study shares: the data, the recipe's training options and seed, the
+/// device, and the directory the runs go to.
+struct Study<'a> {
+    data: &'a DataConfig,
+    prepared: &'a Prepared,
+    training: &'a Value,
+    seed: u64,
+    recipe_path: &'a Path,
+    device: &'a Device,
+    device_name: &'a str,
+    out: &'a Path,
+}
+
+impl Study<'_> {
+    /// Trains `model` as `config` (of `n_params` parameters) into `out/runs/<name>`, printing the
+    /// epoch lines; returns the report and the run directory.
+    fn train(
+        &self,
+        model: &RecipeModel,
+        config: ModelConfig,
+        n_params: usize,
+    ) -> anyhow::Result<(TrainReport, PathBuf)> {
+        let run = RunConfig {
+            model: config,
+            training: training_config(self.training, model, self.seed, self.recipe_path)?,
+            data: self.data.clone(),
+        };
+        let dir = self.out.join("runs").join(slug(&model.name));
+        println!(
+            "== {} ({}, {n_params} parameters) on {}",
+            model.name,
+            run.model.arch(),
+            self.device_name
+        );
+        let report = train_on_devices(
+            &run,
+            self.prepared,
+            std::slice::from_ref(self.device),
+            &dir,
+            Dashboard::Lines,
+        )?;
+        Ok((report, dir))
+    }
 }
 
 /// Training target tokens (with `<eos>`) in one epoch of `prepared`.

@@ -21,18 +21,16 @@ use std::fmt::Write as _;
 use std::path::Path;
 
 use anyhow::{Context, bail};
+use burn::module::Module;
 use burn::prelude::Device;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use transduce_infer::artifact::{Artifact, RunConfig, write_atomic};
+use transduce_infer::artifact::{Artifact, write_atomic};
 use transduce_nn::Model;
 use transduce_train::history::{self, EpochMetrics};
 use transduce_train::plot::{Series, line_plot_with};
 
-use super::{
-    RecipeModel, cpu_name, data_config, model_config, sized_model, slug, target_tokens, train_one,
-    training_config,
-};
+use super::{RecipeModel, Study, cpu_name, data_config, model_config, sized_model, target_tokens};
 use crate::bench::{decode_seconds, random_pairs, train_step_seconds};
 
 /// A speed study's recipe.
@@ -210,19 +208,27 @@ pub fn speed_study(
         prepared.codec.tgt_vocab.len(),
     );
     let tokens_per_epoch = target_tokens(&prepared);
+    let study = Study {
+        data: &data,
+        prepared: &prepared,
+        training: &recipe.training,
+        seed: recipe.seed,
+        recipe_path,
+        device,
+        device_name,
+        out,
+    };
     let mut results = SpeedResults::default();
     for model in &recipe.models {
-        let config = match recipe.target_params {
-            Some(target) => sized_model(model, vocab, target)?.0,
-            None => model_config(model, vocab)?,
+        let (config, n_params) = match recipe.target_params {
+            Some(target) => sized_model(model, vocab, target)?,
+            None => {
+                let config = model_config(model, vocab)?;
+                let n_params = config.init(&Device::flex()).num_params();
+                (config, n_params)
+            }
         };
-        let run = RunConfig {
-            model: config,
-            training: training_config(&recipe.training, model, recipe.seed, recipe_path)?,
-            data: data.clone(),
-        };
-        let dir = out.join("runs").join(slug(&model.name));
-        let report = train_one(&model.name, &run, &prepared, device, device_name, &dir)?;
+        let (report, dir) = study.train(model, config.clone(), n_params)?;
 
         let rows = history::read(&dir);
         let metric = recipe.target.metric;
@@ -249,7 +255,7 @@ pub fn speed_study(
         println!("   training steps by sequence length");
         for &length in &recipe.step_lengths {
             let (seconds, tokens) = train_step_seconds(
-                &run.model,
+                &config,
                 recipe.step_batch,
                 length,
                 recipe.step_repeats,

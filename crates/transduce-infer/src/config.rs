@@ -34,6 +34,10 @@ pub struct TrainingConfig {
     /// Batch sentences of similar length together (the batch order is still shuffled). Default: true
     #[config(default = true)]
     pub bucket: bool,
+    /// When bucketing, sort by length only within pools of this many batches' worth of shuffled
+    /// training sentences, so that each epoch forms different batches; none sorts the whole set
+    /// (least padding, but a sentence keeps nearly the same company every epoch).
+    pub bucket_pool: Option<usize>,
     /// Peak learning rate, reached at the end of warmup; the Noam schedule
     /// `lr = factor · d_model^-0.5 · min(step^-0.5, step · warmup^-1.5)` then decays it as `step^-0.5`.
     /// Default: 0.002
@@ -103,8 +107,8 @@ impl TrainingConfig {
         if self.patience == Some(0) {
             return err("patience must be at least 1 epoch");
         }
-        if self.batch_size == 0 || self.max_tokens == Some(0) {
-            return err("batch_size and max_tokens must be at least 1");
+        if self.batch_size == 0 || self.max_tokens == Some(0) || self.bucket_pool == Some(0) {
+            return err("batch_size, max_tokens and bucket_pool must be at least 1");
         }
         if !(self.lr > 0.0 && self.lr.is_finite()) {
             return err("lr must be a positive number");

@@ -9,6 +9,8 @@ use std::sync::{Arc, Mutex};
 use burn::data::dataset::{Dataset, DatasetError};
 use burn::prelude::*;
 
+use transduce_data::{BatchPlan, Example};
+
 use crate::step::BatchItem;
 
 /// Moves the batch order and the dropout stream on to the next epoch.
@@ -43,51 +45,66 @@ fn splitmix(x: u64) -> u64 {
     z ^ (z >> 31)
 }
 
-/// Training batches in an order that depends only on the seed and the epoch (burn's own shuffle
-/// continues a random stream, which a resumed run would restart).
+/// Training batches formed for each epoch from (seed, epoch) only ([`BatchPlan::batches`] with
+/// [`epoch_seed`]): burn's own shuffle continues a random stream, which a resumed run would
+/// restart. With a bucketing pool the batches' company changes from epoch to epoch; the number of
+/// batches may too (under a token budget), and burn reads it when each epoch starts.
 pub(crate) struct EpochShuffled {
-    batches: Vec<Vec<BatchItem>>,
+    items: Vec<BatchItem>,
+    examples: Vec<Example>,
+    plan: BatchPlan,
     seed: u64,
     epoch: Arc<AtomicUsize>,
-    order: Mutex<(usize, Vec<usize>)>,
+    formed: Mutex<(usize, Arc<Vec<Vec<usize>>>)>,
 }
 
 impl EpochShuffled {
-    /// `batches` in the order of the epoch that `epoch` holds (0-based).
-    pub(crate) fn new(batches: Vec<Vec<BatchItem>>, seed: u64, epoch: Arc<AtomicUsize>) -> Self {
+    /// `items` batched by `plan` for the epoch that `epoch` holds (0-based).
+    pub(crate) fn new(
+        items: Vec<BatchItem>,
+        plan: BatchPlan,
+        seed: u64,
+        epoch: Arc<AtomicUsize>,
+    ) -> Self {
+        let examples = items.iter().map(|(example, _)| example.clone()).collect();
         EpochShuffled {
-            batches,
+            items,
+            examples,
+            plan,
             seed,
             epoch,
-            order: Mutex::new((usize::MAX, Vec::new())),
+            formed: Mutex::new((usize::MAX, Arc::default())),
         }
     }
 
-    /// A Fisher-Yates permutation of the batches for `epoch` (0-based).
-    fn permutation(&self, epoch: usize) -> Vec<usize> {
-        let mut order: Vec<usize> = (0..self.batches.len()).collect();
-        let mut state = epoch_seed(self.seed, epoch);
-        for i in (1..order.len()).rev() {
-            state = splitmix(state);
-            order.swap(i, (state % (i as u64 + 1)) as usize);
+    /// The batches (indices into the items) of the current epoch.
+    fn current(&self) -> Arc<Vec<Vec<usize>>> {
+        let epoch = self.epoch.load(Ordering::Relaxed);
+        let mut formed = self.formed.lock().expect("not poisoned");
+        if formed.0 != epoch {
+            *formed = (epoch, Arc::new(self.batches(epoch)));
         }
-        order
+        formed.1.clone()
+    }
+
+    /// The batches of `epoch` (0-based).
+    fn batches(&self, epoch: usize) -> Vec<Vec<usize>> {
+        self.plan
+            .batches(&self.examples, epoch_seed(self.seed, epoch))
     }
 }
 
 impl Dataset<Vec<BatchItem>> for EpochShuffled {
     fn get(&self, index: usize) -> Result<Vec<BatchItem>, DatasetError> {
-        let epoch = self.epoch.load(Ordering::Relaxed);
-        let mut order = self.order.lock().expect("not poisoned");
-        if order.0 != epoch {
-            *order = (epoch, self.permutation(epoch));
-        }
         // Out of range panics, as the `Dataset` contract says.
-        Ok(self.batches[order.1[index]].clone())
+        Ok(self.current()[index]
+            .iter()
+            .map(|&i| self.items[i].clone())
+            .collect())
     }
 
     fn len(&self) -> usize {
-        self.batches.len()
+        self.current().len()
     }
 }
 
@@ -95,19 +112,65 @@ impl Dataset<Vec<BatchItem>> for EpochShuffled {
 mod tests {
     use super::*;
 
+    use transduce_data::Example;
+
+    fn shuffled(seed: u64, pool: Option<usize>, epoch: Arc<AtomicUsize>) -> EpochShuffled {
+        let items = (0..200)
+            .map(|i| {
+                let example = Example {
+                    src: vec![4; 1 + i % 23],
+                    tgt: vec![5; 1 + i % 17],
+                };
+                (example, String::new())
+            })
+            .collect();
+        let plan = BatchPlan {
+            batch_size: 8,
+            max_tokens: Some(60),
+            bucket: true,
+            pool,
+        };
+        EpochShuffled::new(items, plan, seed, epoch)
+    }
+
     #[test]
-    fn the_order_depends_only_on_the_seed_and_the_epoch() {
-        let shuffled = |seed| EpochShuffled::new(vec![Vec::new(); 10], seed, Arc::default());
-        let (a, b) = (shuffled(1), shuffled(1));
-        let mut sorted = a.permutation(0);
-        sorted.sort_unstable();
-        assert_eq!(sorted, (0..10).collect::<Vec<_>>(), "a permutation");
-        assert_eq!(a.permutation(3), b.permutation(3));
-        assert_ne!(
-            a.permutation(0),
-            a.permutation(1),
-            "each epoch its own order"
+    fn the_batches_depend_only_on_the_seed_and_the_epoch() {
+        let (a, b) = (
+            shuffled(1, Some(4), Arc::default()),
+            shuffled(1, Some(4), Arc::default()),
         );
-        assert_ne!(a.permutation(0), shuffled(2).permutation(0));
+        let mut all: Vec<usize> = a.batches(0).into_iter().flatten().collect();
+        all.sort_unstable();
+        assert_eq!(all, (0..200).collect::<Vec<_>>(), "each item once");
+        assert_eq!(a.batches(3), b.batches(3));
+        assert_ne!(a.batches(0), a.batches(1), "each epoch its own batches");
+        assert_ne!(
+            a.batches(0),
+            shuffled(2, Some(4), Arc::default()).batches(0)
+        );
+    }
+
+    #[test]
+    fn the_dataset_serves_the_epoch_the_clock_holds() {
+        let epoch = Arc::new(AtomicUsize::new(0));
+        let data = shuffled(1, Some(4), epoch.clone());
+        let served = |data: &EpochShuffled| -> Vec<Vec<usize>> {
+            (0..data.len())
+                .map(|i| {
+                    let batch = data.get(i).unwrap();
+                    batch.iter().map(|(e, _)| e.src.len()).collect()
+                })
+                .collect()
+        };
+        let lengths = |epoch: usize| -> Vec<Vec<usize>> {
+            data.batches(epoch)
+                .iter()
+                .map(|b| b.iter().map(|&i| data.examples[i].src.len()).collect())
+                .collect()
+        };
+        assert_eq!(served(&data), lengths(0));
+        epoch.store(5, Ordering::Relaxed);
+        assert_eq!(served(&data), lengths(5));
+        assert_ne!(lengths(0), lengths(5));
     }
 }

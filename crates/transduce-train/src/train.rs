@@ -436,9 +436,9 @@ where
     })
 }
 
-/// Training and validation batches as burn-train's data loaders: formed once by length (see
-/// [`BatchPlan`]); the training batches are visited in an order that depends only on the seed and
-/// `epoch`.
+/// Training and validation batches as burn-train's data loaders: the training batches are formed
+/// anew for each epoch from the seed and `epoch` (see [`BatchPlan`] and [`EpochShuffled`]); the
+/// validation batches once, sorted by length.
 pub(crate) fn loaders(
     data: &Prepared,
     training: &TrainingConfig,
@@ -451,29 +451,35 @@ pub(crate) fn loaders(
         batch_size: training.batch_size,
         max_tokens: training.max_tokens,
         bucket: training.bucket,
+        pool: training.bucket_pool,
     };
-    let batches = |pairs: &[transduce_data::Pair]| -> Vec<Vec<BatchItem>> {
+    let items = |pairs: &[transduce_data::Pair]| -> Vec<BatchItem> {
         let examples = data.codec.examples(pairs);
-        plan.batches(&examples, training.seed)
+        examples
             .into_iter()
-            .map(|batch| {
-                batch
-                    .into_iter()
-                    .map(|i| (examples[i].clone(), pairs[i].tgt.clone()))
-                    .collect()
-            })
+            .zip(pairs)
+            .map(|(example, pair)| (example, pair.tgt.clone()))
             .collect()
     };
     let train = DataLoaderBuilder::new(TrainBatcher)
         .batch_size(1)
         .build(EpochShuffled::new(
-            batches(&data.splits.train),
+            items(&data.splits.train),
+            plan.clone(),
             training.seed,
             epoch,
         ));
+    let valid_plan = BatchPlan { pool: None, ..plan };
+    let examples = data.codec.examples(&data.splits.valid);
+    let valid_items = items(&data.splits.valid);
+    let valid: Vec<Vec<BatchItem>> = valid_plan
+        .batches(&examples, training.seed)
+        .into_iter()
+        .map(|batch| batch.into_iter().map(|i| valid_items[i].clone()).collect())
+        .collect();
     let valid = DataLoaderBuilder::new(TrainBatcher)
         .batch_size(1)
-        .build(InMemDataset::new(batches(&data.splits.valid)));
+        .build(InMemDataset::new(valid));
     (train, valid)
 }
 
