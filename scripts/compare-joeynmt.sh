@@ -31,7 +31,7 @@ if [ ! -x "$VENV/bin/python" ]; then
 fi
 "$VENV/bin/python" -c "import joeynmt" 2>/dev/null ||
     "$VENV/bin/pip" install --quiet joeynmt==2.3.0 importlib_metadata
-cargo build --release --quiet
+cargo build --release --quiet --features ndarray,wgpu
 transduce="$CARGO_TARGET_DIR/release/transduce"
 
 mkdir -p "$OUT"
