@@ -10,6 +10,7 @@
 # Writes OUT/FAMILY/ (the artifact; a finished one is not trained again), OUT/FAMILY.greedy and
 # OUT/FAMILY.beam5 (the translations), OUT/FAMILY.md (the table row) and OUT/lscpu.txt. The
 # corpus is read from the recipe's paths (../shared/corpora/multi30k beside the checkout).
+# TRANSDUCE=path/to/transduce uses that binary instead of building one.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -17,9 +18,13 @@ FAMILY=${1:?usage: scripts/multi30k.sh lstm|gru|bahdanau|transformer [OUT]}
 OUT=${2:-runs/multi30k}
 RECIPE=assets/configs/multi30k-$FAMILY.json
 [ -f "$RECIPE" ] || { echo "$RECIPE: no such recipe (lstm, gru, bahdanau or transformer)"; exit 1; }
-export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$HOME/.cache/transduce-target}
-cargo build --release --quiet --features ndarray,wgpu
-transduce="$CARGO_TARGET_DIR/release/transduce"
+if [ -n "${TRANSDUCE:-}" ]; then
+    transduce=$TRANSDUCE # a built binary, e.g. a copy that later builds leave alone
+else
+    export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$HOME/.cache/transduce-target}
+    cargo build --release --quiet --features ndarray,wgpu
+    transduce="$CARGO_TARGET_DIR/release/transduce"
+fi
 test_src=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["data"]["test_src"])' "$RECIPE")
 test_ref=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["data"]["test_tgt"])' "$RECIPE")
 
