@@ -47,8 +47,9 @@ fn splitmix(x: u64) -> u64 {
 
 /// Training batches formed for each epoch from (seed, epoch) only ([`BatchPlan::batches`] with
 /// [`epoch_seed`]): burn's own shuffle continues a random stream, which a resumed run would
-/// restart. With a bucketing pool the batches' company changes from epoch to epoch; the number of
-/// batches may too (under a token budget), and burn reads it when each epoch starts.
+/// restart. Each sentence's company changes from epoch to epoch (even when sorted by length, among
+/// sentences of equal length); the number of batches may change too (under a token budget), and
+/// burn reads it when each epoch starts.
 pub(crate) struct EpochShuffled {
     items: Vec<BatchItem>,
     examples: Vec<Example>,
@@ -111,8 +112,6 @@ impl Dataset<Vec<BatchItem>> for EpochShuffled {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    use transduce_data::Example;
 
     fn shuffled(seed: u64, pool: Option<usize>, epoch: Arc<AtomicUsize>) -> EpochShuffled {
         let items = (0..200)
