@@ -677,7 +677,17 @@ impl TrainArgs {
             ("--score", self.score.is_some()),
             ("--input-feeding", self.input_feeding.is_some()),
         ];
-        let cell = self.cell;
+        // The flags every recurrent config (seq2seq, Luong, Bahdanau) shares.
+        macro_rules! recurrent {
+            ($m:expr) => {{
+                set(&mut $m.cell, self.cell);
+                set(&mut $m.n_layers, self.layers);
+                set(&mut $m.bidirectional, self.bidirectional);
+                set(&mut $m.d_hidden, self.d_hidden);
+                set(&mut $m.d_embedding, self.d_embedding);
+                set(&mut $m.dropout, self.dropout);
+            }};
+        }
         match &mut config.model {
             ModelConfig::Transformer(m) => {
                 inapplicable(arch, &recurrent_only)?;
@@ -698,23 +708,13 @@ impl TrainArgs {
             ModelConfig::Seq2seq(m) => {
                 inapplicable(arch, &transformer_only)?;
                 inapplicable(arch, &luong_only)?;
-                set(&mut m.cell, cell);
-                set(&mut m.n_layers, self.layers);
-                set(&mut m.bidirectional, self.bidirectional);
-                set(&mut m.d_hidden, self.d_hidden);
-                set(&mut m.d_embedding, self.d_embedding);
-                set(&mut m.dropout, self.dropout);
+                recurrent!(m);
                 switch(&mut m.reverse_source, self.reverse_source);
             }
             ModelConfig::Luong(m) => {
                 inapplicable(arch, &transformer_only)?;
                 inapplicable(arch, &seq2seq_only)?;
-                set(&mut m.cell, cell);
-                set(&mut m.n_layers, self.layers);
-                set(&mut m.bidirectional, self.bidirectional);
-                set(&mut m.d_hidden, self.d_hidden);
-                set(&mut m.d_embedding, self.d_embedding);
-                set(&mut m.dropout, self.dropout);
+                recurrent!(m);
                 set(&mut m.score, self.score);
                 set(&mut m.input_feeding, self.input_feeding);
             }
@@ -722,12 +722,7 @@ impl TrainArgs {
                 inapplicable(arch, &transformer_only)?;
                 inapplicable(arch, &seq2seq_only)?;
                 inapplicable(arch, &luong_only)?;
-                set(&mut m.cell, cell);
-                set(&mut m.n_layers, self.layers);
-                set(&mut m.bidirectional, self.bidirectional);
-                set(&mut m.d_hidden, self.d_hidden);
-                set(&mut m.d_embedding, self.d_embedding);
-                set(&mut m.dropout, self.dropout);
+                recurrent!(m);
             }
         }
         Ok(())
