@@ -544,10 +544,10 @@ mod tests {
     }
 
     /// Two short hypotheses finish (each within the beam, neither the best continuation of its
-    /// step) before a longer one that length normalisation ranks first: `<eos>` at once (ln 0.3
-    /// / 1 = -1.20), `4 <eos>` (ln 0.45 + ln 0.35 = -1.85, / 2 = -0.92), then `4 6 <eos>` (ln 0.45
-    /// + ln 0.6 + ~0 = -1.31, / 3 = -0.44). Stopping once `width` hypotheses have finished would
-    /// return `4`.
+    /// step) before a longer one that length normalisation ranks first: `<eos>` at once
+    /// (ln 0.3 / 1 = -1.20), `4 <eos>` (ln 0.45 + ln 0.35 = -1.85, / 2 = -0.92), then
+    /// `4 6 <eos>` (ln 0.45 + ln 0.6 + ~0 = -1.31, / 3 = -0.44). Stopping once `width`
+    /// hypotheses have finished would return `4`.
     #[test]
     fn finishing_width_hypotheses_does_not_stop_the_search() {
         let mut rows = vec![vec![0.0f32; 7]; 7];
