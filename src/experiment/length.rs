@@ -23,7 +23,7 @@ use transduce_data::{DataConfig, Pair, Task};
 use transduce_infer::artifact::{Artifact, write_atomic};
 use transduce_train::plot::{Series, Shade, line_plot_with};
 
-use super::{RecipeModel, Study, cpu_name, sized_model, target_tokens};
+use super::{RecipeModel, Study, cpu_name, sized_model};
 
 /// A length study's recipe.
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -127,7 +127,6 @@ pub fn length_study(
     device_name: &str,
     out: &Path,
 ) -> anyhow::Result<(Vec<Trained>, Vec<BucketScore>)> {
-    std::fs::create_dir_all(out).with_context(|| format!("{}: cannot create", out.display()))?;
     let [lo, hi] = recipe.train_lengths;
     let data = DataConfig {
         task: recipe.task,
@@ -138,11 +137,16 @@ pub fn length_study(
         max_len: hi,
         ..DataConfig::default()
     };
-    let (prepared, _) = data.prepare(recipe.seed)?;
-    let vocab = (
-        prepared.codec.src_vocab.len(),
-        prepared.codec.tgt_vocab.len(),
-    );
+    let study = Study::prepare(
+        data,
+        &recipe.training,
+        recipe.seed,
+        recipe_path,
+        device,
+        device_name,
+        out,
+    )?;
+    let (prepared, vocab) = (&study.prepared, study.vocab());
     // Fresh sources of every evaluated length: none seen in training or validation.
     let seen: HashSet<String> = prepared
         .splits
@@ -165,18 +169,8 @@ pub fn length_study(
         .collect();
 
     // Target tokens (with `<eos>`) per epoch, for the training rate.
-    let target_tokens = target_tokens(&prepared);
+    let target_tokens = study.target_tokens();
 
-    let study = Study {
-        data: &data,
-        prepared: &prepared,
-        training: &recipe.training,
-        seed: recipe.seed,
-        recipe_path,
-        device,
-        device_name,
-        out,
-    };
     let mut trained = Vec::new();
     let mut scores = Vec::new();
     for model in &recipe.models {

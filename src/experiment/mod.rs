@@ -134,14 +134,58 @@ fn training_config(
 /// What every model of a study shares: the data, the recipe's training options and seed, the
 /// device, and the directory the runs go to.
 struct Study<'a> {
-    data: &'a DataConfig,
-    prepared: &'a Prepared,
+    data: DataConfig,
+    prepared: Prepared,
     training: &'a Value,
     seed: u64,
     recipe_path: &'a Path,
     device: &'a Device,
     device_name: &'a str,
     out: &'a Path,
+}
+
+impl<'a> Study<'a> {
+    /// Creates `out` and prepares `data` with the recipe's seed.
+    fn prepare(
+        data: DataConfig,
+        training: &'a Value,
+        seed: u64,
+        recipe_path: &'a Path,
+        device: &'a Device,
+        device_name: &'a str,
+        out: &'a Path,
+    ) -> anyhow::Result<Self> {
+        std::fs::create_dir_all(out)
+            .with_context(|| format!("{}: cannot create", out.display()))?;
+        let (prepared, _) = data.prepare(seed)?;
+        Ok(Study {
+            data,
+            prepared,
+            training,
+            seed,
+            recipe_path,
+            device,
+            device_name,
+            out,
+        })
+    }
+
+    /// Source and target vocabulary sizes.
+    fn vocab(&self) -> (usize, usize) {
+        let codec = &self.prepared.codec;
+        (codec.src_vocab.len(), codec.tgt_vocab.len())
+    }
+
+    /// Training target tokens (with `<eos>`) in one epoch.
+    fn target_tokens(&self) -> usize {
+        let prepared = &self.prepared;
+        prepared
+            .splits
+            .train
+            .iter()
+            .map(|p| prepared.codec.encode_tgt(&p.tgt).len() + 1)
+            .sum()
+    }
 }
 
 impl Study<'_> {
@@ -167,23 +211,13 @@ impl Study<'_> {
         );
         let report = train_on_devices(
             &run,
-            self.prepared,
+            &self.prepared,
             std::slice::from_ref(self.device),
             &dir,
             Dashboard::Lines,
         )?;
         Ok((report, dir))
     }
-}
-
-/// Training target tokens (with `<eos>`) in one epoch of `prepared`.
-fn target_tokens(prepared: &Prepared) -> usize {
-    prepared
-        .splits
-        .train
-        .iter()
-        .map(|p| prepared.codec.encode_tgt(&p.tgt).len() + 1)
-        .sum()
 }
 
 /// `data`'s partial data config over [`DataConfig`]'s defaults.

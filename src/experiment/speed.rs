@@ -30,7 +30,7 @@ use transduce_nn::Model;
 use transduce_train::history::{self, EpochMetrics};
 use transduce_train::plot::{Series, line_plot_with};
 
-use super::{RecipeModel, Study, cpu_name, data_config, model_config, sized_model, target_tokens};
+use super::{RecipeModel, Study, cpu_name, data_config, model_config, sized_model};
 use crate::bench::{decode_seconds, random_pairs, train_step_seconds};
 
 /// A speed study's recipe.
@@ -200,24 +200,17 @@ pub fn speed_study(
     device_name: &str,
     out: &Path,
 ) -> anyhow::Result<SpeedResults> {
-    std::fs::create_dir_all(out).with_context(|| format!("{}: cannot create", out.display()))?;
-    let data = data_config(&recipe.data, recipe_path)?;
-    let (prepared, _) = data.prepare(recipe.seed)?;
-    let vocab = (
-        prepared.codec.src_vocab.len(),
-        prepared.codec.tgt_vocab.len(),
-    );
-    let tokens_per_epoch = target_tokens(&prepared);
-    let study = Study {
-        data: &data,
-        prepared: &prepared,
-        training: &recipe.training,
-        seed: recipe.seed,
+    let study = Study::prepare(
+        data_config(&recipe.data, recipe_path)?,
+        &recipe.training,
+        recipe.seed,
         recipe_path,
         device,
         device_name,
         out,
-    };
+    )?;
+    let (prepared, vocab) = (&study.prepared, study.vocab());
+    let tokens_per_epoch = study.target_tokens();
     let mut results = SpeedResults::default();
     for model in &recipe.models {
         let (config, n_params) = match recipe.target_params {
