@@ -51,8 +51,8 @@ fn splitmix(x: u64) -> u64 {
 /// sentences of equal length); the number of batches may change too (under a token budget), and
 /// burn reads it when each epoch starts.
 pub(crate) struct EpochShuffled {
-    items: Vec<BatchItem>,
     examples: Vec<Example>,
+    references: Vec<String>,
     plan: BatchPlan,
     seed: u64,
     epoch: Arc<AtomicUsize>,
@@ -67,10 +67,10 @@ impl EpochShuffled {
         seed: u64,
         epoch: Arc<AtomicUsize>,
     ) -> Self {
-        let examples = items.iter().map(|(example, _)| example.clone()).collect();
+        let (examples, references) = items.into_iter().unzip();
         EpochShuffled {
-            items,
             examples,
+            references,
             plan,
             seed,
             epoch,
@@ -100,7 +100,7 @@ impl Dataset<Vec<BatchItem>> for EpochShuffled {
         // Out of range panics, as the `Dataset` contract says.
         Ok(self.current()[index]
             .iter()
-            .map(|&i| self.items[i].clone())
+            .map(|&i| (self.examples[i].clone(), self.references[i].clone()))
             .collect())
     }
 
