@@ -256,6 +256,12 @@ fn every_train_flag_reaches_config_json() {
     let seq2seq: Vec<Row> = vec![
         ("--arch", "seq2seq", "/model/arch", json!("seq2seq")),
         ("--reverse-source", "", "/model/reverse_source", json!(true)),
+        (
+            "--context-every-step",
+            "",
+            "/model/context_every_step",
+            json!(true),
+        ),
         ("--train", tsv, "/data/train", json!(tsv)),
         ("--epochs", "1", "/training/epochs", json!(1)),
     ];

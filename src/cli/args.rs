@@ -262,6 +262,9 @@ pub struct TrainArgs {
     /// seq2seq: read each source sentence backwards (Sutskever et al.'s trick).
     #[arg(long)]
     pub reverse_source: bool,
+    /// seq2seq: feed the context to every decoder step and to the output layer (Cho et al. 2014).
+    #[arg(long)]
+    pub context_every_step: bool,
     /// Recurrent models: bidirectional encoder (true/false). [default: false for seq2seq, true otherwise]
     #[arg(long)]
     pub bidirectional: Option<bool>,
@@ -672,7 +675,10 @@ impl TrainArgs {
             ("--d-hidden", self.d_hidden.is_some()),
             ("--d-embedding", self.d_embedding.is_some()),
         ];
-        let seq2seq_only = [("--reverse-source", self.reverse_source)];
+        let seq2seq_only = [
+            ("--reverse-source", self.reverse_source),
+            ("--context-every-step", self.context_every_step),
+        ];
         let luong_only = [
             ("--score", self.score.is_some()),
             ("--input-feeding", self.input_feeding.is_some()),
@@ -710,6 +716,7 @@ impl TrainArgs {
                 inapplicable(arch, &luong_only)?;
                 recurrent!(m);
                 switch(&mut m.reverse_source, self.reverse_source);
+                switch(&mut m.context_every_step, self.context_every_step);
             }
             ModelConfig::Luong(m) => {
                 inapplicable(arch, &transformer_only)?;

@@ -10,6 +10,15 @@
 //! ```
 //! `f` is an Elman, GRU or LSTM cell. With `reverse_source`, each source sentence is read
 //! backwards (the paper's trick: it puts the first source words next to the first target words).
+//!
+//! With `context_every_step`, the context `c = s_0` (the top layer's initial hidden state) is
+//! also an input of every decoder step and of the output layer, as in Cho et al. 2014,
+//! "Learning Phrase Representations using RNN Encoder-Decoder for Statistical Machine
+//! Translation" (<https://arxiv.org/abs/1406.1078>), so the decoder does not have to carry the
+//! source through its state alone:
+//! ```text
+//! s_t = f([y_{t-1}; c], s_{t-1}),  p(y_t | y_<t, x) = softmax(W_y [s_t; y_{t-1}; c] + b_y)
+//! ```
 //! There is no attention: each step reports all-zero attention weights.
 
 use crate::dropout::dropout;
@@ -52,6 +61,10 @@ pub struct RnnSeq2SeqConfig {
     /// Read each source sentence backwards. Default: false
     #[config(default = false)]
     pub reverse_source: bool,
+    /// Feed the context to every decoder step and to the output layer (Cho et al. 2014).
+    /// Default: false
+    #[config(default = false)]
+    pub context_every_step: bool,
 }
 
 /// The encoder-decoder without attention.
@@ -63,12 +76,15 @@ pub struct RnnSeq2Seq {
     embedding: Embedding,
     /// Decoder layers.
     decoder: RnnDecoderStack,
-    /// `W_y`, `b_y`, stored `[vocab, d_hidden]` (see [`crate::linear`]).
+    /// `W_y`, `b_y`, stored `[vocab, d_hidden]`, or `[vocab, d_hidden + d_embedding +
+    /// d_hidden]` with the context at every step (see [`crate::linear`]).
     output: Linear,
     /// Dropout on target embeddings and before the output layer.
     dropout: Dropout,
     /// Read the source backwards.
     reverse_source: bool,
+    /// The context is an input of every step and of the output layer.
+    context_every_step: bool,
 }
 
 /// Checks the options the recurrent models share.
@@ -122,6 +138,11 @@ impl RnnSeq2SeqConfig {
         if let Err(e) = self.validate() {
             panic!("{e}");
         }
+        let d_context = if self.context_every_step {
+            self.d_hidden
+        } else {
+            0
+        };
         RnnSeq2Seq {
             encoder: SourceEncoderConfig::new(
                 self.src_vocab_size,
@@ -134,13 +155,27 @@ impl RnnSeq2SeqConfig {
             )
             .init(device),
             embedding: EmbeddingConfig::new(self.tgt_vocab_size, self.d_embedding).init(device),
-            decoder: RnnDecoderStackConfig::new(self.cell, self.d_embedding, self.d_hidden)
-                .with_n_layers(self.n_layers)
-                .with_dropout(self.dropout)
-                .init(device),
-            output: LinearConfig::new(self.d_hidden, self.tgt_vocab_size).init(device),
+            decoder: RnnDecoderStackConfig::new(
+                self.cell,
+                self.d_embedding + d_context,
+                self.d_hidden,
+            )
+            .with_n_layers(self.n_layers)
+            .with_dropout(self.dropout)
+            .init(device),
+            output: LinearConfig::new(
+                self.d_hidden
+                    + if self.context_every_step {
+                        self.d_embedding + d_context
+                    } else {
+                        0
+                    },
+                self.tgt_vocab_size,
+            )
+            .init(device),
             dropout: DropoutConfig::new(self.dropout).init(),
             reverse_source: self.reverse_source,
+            context_every_step: self.context_every_step,
         }
     }
 }
@@ -157,7 +192,15 @@ impl RnnSeq2Seq {
             output: from.linear_out_in(self.output, "out")?,
             dropout: self.dropout,
             reverse_source: self.reverse_source,
+            context_every_step: self.context_every_step,
         })
+    }
+
+    /// The context `c` fed to every step with `context_every_step`: the top decoder layer's
+    /// initial hidden state `[batch_size, d_hidden]`; `None` without.
+    fn context(&self, memory: &RecurrentMemory) -> Option<Tensor<2>> {
+        self.context_every_step
+            .then(|| memory.init.last().expect("one state per layer").h.clone())
     }
 
     /// The embedding table of a side.
@@ -185,15 +228,37 @@ impl Seq2Seq for RnnSeq2Seq {
         let memory = self.encode(src, src_mask_pad);
         let mut layers = self.init_state(&memory).layers;
         let y = dropout(&self.dropout, self.embedding.forward(tgt_in)); // [batch, tgt_len, d_embedding]
-        let mut states = Vec::with_capacity(y.dims()[1]);
-        let decoder = self.decoder.bind();
-        for x_t in time_steps(decoder.project_input(y)) {
+        let [batch_size, tgt_len, _] = y.dims();
+        let context = self.context(&memory);
+        let (x_proj, decoder) = match &context {
+            // W [y_t; c] = W_y y_t + W_c c: the context's part is the same at every step.
+            Some(c) => {
+                let (embedding, decoder) = self.decoder.bind().split_input(y.dims()[2]);
+                let c_proj = decoder.project_input(c.clone()).unsqueeze_dim::<3>(1); // [batch, 1, gates * d_hidden]
+                (embedding.forward(y.clone()) + c_proj, decoder)
+            }
+            None => {
+                let decoder = self.decoder.bind();
+                (decoder.project_input(y.clone()), decoder)
+            }
+        };
+        let mut states = Vec::with_capacity(tgt_len);
+        for x_t in time_steps(x_proj) {
             let (s, next) = decoder.step_projected(x_t, layers);
             states.push(s);
             layers = next;
         }
-        let states = Tensor::stack::<3>(states, 1); // [batch, tgt_len, d_hidden]
-        dropout(&self.dropout, states)
+        let states = dropout(&self.dropout, Tensor::stack::<3>(states, 1)); // [batch, tgt_len, d_hidden]
+        match context {
+            Some(c) => {
+                let [_, d_context] = c.dims();
+                let c = c
+                    .unsqueeze_dim::<3>(1)
+                    .expand([batch_size, tgt_len, d_context]);
+                Tensor::cat(vec![states, y, c], 2) // [batch, tgt_len, d_hidden + d_embedding + d_hidden]
+            }
+            None => states,
+        }
     }
 
     fn project(&self, features: Tensor<2>) -> Tensor<2> {
@@ -219,15 +284,25 @@ impl Seq2Seq for RnnSeq2Seq {
         state: RecurrentState,
     ) -> DecodeStep<RecurrentState> {
         let [batch_size] = prev_tokens.dims();
-        let y = self
-            .embedding
-            .forward(prev_tokens.reshape([batch_size, 1]))
-            .squeeze_dim::<2>(1); // [batch, d_embedding]
-        let (s, layers) = self
-            .decoder
-            .bind()
-            .step(dropout(&self.dropout, y), state.layers); // [batch, d_hidden]
-        let logits = self.output.forward(dropout(&self.dropout, s)); // [batch, vocab]
+        let y = dropout(
+            &self.dropout,
+            self.embedding
+                .forward(prev_tokens.reshape([batch_size, 1]))
+                .squeeze_dim::<2>(1),
+        ); // [batch, d_embedding]
+        let decoder = self.decoder.bind();
+        let (logits, layers) = match self.context(memory) {
+            Some(c) => {
+                let x = Tensor::cat(vec![y.clone(), c.clone()], 1); // [batch, d_embedding + d_hidden]
+                let (s, layers) = decoder.step(x, state.layers); // [batch, d_hidden]
+                let features = Tensor::cat(vec![dropout(&self.dropout, s), y, c], 1);
+                (self.output.forward(features), layers) // [batch, vocab]
+            }
+            None => {
+                let (s, layers) = decoder.step(y, state.layers); // [batch, d_hidden]
+                (self.output.forward(dropout(&self.dropout, s)), layers)
+            }
+        };
         DecodeStep {
             logits,
             state: RecurrentState { layers, feed: None },
@@ -252,13 +327,18 @@ mod tests {
     #[test]
     fn contract_for_every_cell_and_option() {
         for cell in [CellKind::Rnn, CellKind::Gru, CellKind::Lstm] {
-            for (bidirectional, reverse_source, n_layers) in
-                [(false, false, 1), (true, false, 2), (false, true, 2)]
-            {
+            for (bidirectional, reverse_source, n_layers, context_every_step) in [
+                (false, false, 1, false),
+                (true, false, 2, false),
+                (false, true, 2, false),
+                (false, false, 1, true),
+                (true, true, 2, true),
+            ] {
                 let model = config(cell)
                     .with_bidirectional(bidirectional)
                     .with_reverse_source(reverse_source)
                     .with_n_layers(n_layers)
+                    .with_context_every_step(context_every_step)
                     .init(&test_device());
                 assert_seq2seq_contract(&model, 13, false);
             }
@@ -269,9 +349,11 @@ mod tests {
     fn gradients_reach_every_parameter() {
         let dev = test_device().autodiff();
         for cell in [CellKind::Rnn, CellKind::Gru, CellKind::Lstm] {
-            for bidirectional in [false, true] {
+            for (bidirectional, context_every_step) in [(false, false), (true, false), (true, true)]
+            {
                 let model = config(cell)
                     .with_bidirectional(bidirectional)
+                    .with_context_every_step(context_every_step)
                     .with_n_layers(2)
                     .with_dropout(0.1)
                     .init(&dev);
@@ -288,6 +370,41 @@ mod tests {
                     .with_d_hidden(32)
                     .init(&test_device().autodiff()),
                 400,
+            );
+        }
+        assert_overfits_one_batch(
+            config(CellKind::Gru)
+                .with_d_hidden(32)
+                .with_context_every_step(true)
+                .init(&test_device().autodiff()),
+            400,
+        );
+    }
+
+    #[test]
+    fn the_context_reaches_every_step_only_when_asked() {
+        // Two sources, one decoder state: the same state reset to zeros for both. Without the
+        // context at every step the source reaches a step only through the state, so both
+        // give the same logits; with it, they differ.
+        let dev = test_device();
+        let (src, src_pad) = ids(&[&[4, 5, 6], &[7, 8, 9]], &dev);
+        let prev = Tensor::<1, Int>::from_data([2, 2], &dev);
+        for context_every_step in [false, true] {
+            let model = config(CellKind::Gru)
+                .with_context_every_step(context_every_step)
+                .init(&dev);
+            let memory = model.encode(src.clone(), src_pad.clone());
+            let mut state = model.init_state(&memory);
+            for layer in &mut state.layers {
+                layer.h = layer.h.clone().zeros_like();
+            }
+            let logits = model.decode_step(&memory, prev.clone(), state).logits;
+            let rows: Vec<f32> = logits.into_data().try_to_vec().unwrap();
+            let (a, b) = rows.split_at(13);
+            let differ = a.iter().zip(b).any(|(x, y)| (x - y).abs() > 1e-6);
+            assert_eq!(
+                differ, context_every_step,
+                "context_every_step {context_every_step}"
             );
         }
     }
