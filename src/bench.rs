@@ -22,7 +22,6 @@
 use std::time::Instant;
 
 use anyhow::bail;
-use burn::data::dataloader::batcher::Batcher;
 use burn::optim::{GradientsParams, ModuleOptimizer};
 use burn::prelude::*;
 use serde::Serialize;
@@ -296,7 +295,7 @@ pub fn random_pairs(
         })
         .collect();
     let tokens = examples.iter().map(|e| e.tgt.len() + 1).sum();
-    (Seq2SeqBatcher.batch(examples, device), tokens)
+    (Seq2SeqBatcher.pad(examples, device), tokens)
 }
 
 /// Median seconds of one training step (forward, backward and Adam) of a fresh `config` model

@@ -9,25 +9,13 @@ use anyhow::{Context, bail};
 use serde_json::Value;
 use transduce_data::DataConfig;
 use transduce_infer::TrainingConfig;
-use transduce_infer::artifact::RunConfig;
+use transduce_infer::artifact::{RunConfig, merge_json};
 use transduce_nn::{Arch, ModelConfig, TransformerConfig};
 
 /// The default config of an architecture named in a config file or flag (vocabulary sizes are
 /// filled in from the data later).
 pub fn default_model(arch: &str) -> anyhow::Result<ModelConfig> {
     Ok(ModelConfig::default_for(arch.parse::<Arch>()?))
-}
-
-/// Deep-merges `overlay` into `base`: objects key by key, anything else replaced.
-pub fn merge(base: &mut Value, overlay: Value) {
-    match (base, overlay) {
-        (Value::Object(b), Value::Object(o)) => {
-            for (k, v) in o {
-                merge(b.entry(k).or_insert(Value::Null), v);
-            }
-        }
-        (b, o) => *b = o,
-    }
 }
 
 /// Reads a `--config` file.
@@ -89,7 +77,7 @@ pub fn resolve(
         if arch_of(&file_value).is_some_and(|a| a != arch) {
             file_value.as_object_mut().map(|o| o.remove("model"));
         }
-        merge(&mut value, file_value);
+        merge_json(&mut value, file_value);
     }
     let config: RunConfig = serde_json::from_value(value.clone())
         .map_err(|e| anyhow::anyhow!("invalid configuration from {source}: {e}"))?;

@@ -21,11 +21,11 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use transduce_data::{DataConfig, Prepared};
 use transduce_infer::TrainingConfig;
-use transduce_infer::artifact::RunConfig;
+use transduce_infer::artifact::{RunConfig, merge_json};
 use transduce_nn::ModelConfig;
 use transduce_train::{Dashboard, TrainReport, train_on_devices};
 
-use crate::config::{default_model, merge};
+use crate::config::default_model;
 
 pub use length::{LengthRecipe, length_study, read_length_recipe};
 pub use speed::{SpeedRecipe, read_speed_recipe, speed_study};
@@ -52,7 +52,7 @@ fn model_config(model: &RecipeModel, vocab: (usize, usize)) -> anyhow::Result<Mo
         .and_then(Value::as_str)
         .with_context(|| format!("model {:?}: no \"arch\"", model.name))?;
     let mut value = serde_json::to_value(default_model(arch)?)?;
-    merge(&mut value, model.model.clone());
+    merge_json(&mut value, model.model.clone());
     let mut config: ModelConfig = serde_json::from_value(value)
         .with_context(|| format!("model {:?}: not a valid model config", model.name))?;
     config.set_vocab_sizes(vocab.0, vocab.1);
@@ -117,7 +117,7 @@ fn training_config(
     let mut training = serde_json::to_value(TrainingConfig::new().with_seed(seed))?;
     for options in [recipe, &model.training] {
         if options.is_object() {
-            merge(&mut training, options.clone());
+            merge_json(&mut training, options.clone());
         }
     }
     let training: TrainingConfig = serde_json::from_value(training).with_context(|| {
@@ -223,7 +223,7 @@ impl Study<'_> {
 /// `data`'s partial data config over [`DataConfig`]'s defaults.
 fn data_config(data: &Value, recipe_path: &Path) -> anyhow::Result<DataConfig> {
     let mut value = serde_json::to_value(DataConfig::default())?;
-    merge(&mut value, data.clone());
+    merge_json(&mut value, data.clone());
     serde_json::from_value(value)
         .with_context(|| format!("{}: \"data\" is not a data config", recipe_path.display()))
 }

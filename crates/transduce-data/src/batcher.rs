@@ -1,5 +1,6 @@
 //! Turning id sequences into padded tensors: the [`Seq2SeqBatch`] every model takes.
 
+#[cfg(feature = "dataset")]
 use burn::data::dataloader::batcher::Batcher;
 use burn::prelude::*;
 use transduce_nn::Seq2SeqBatch;
@@ -19,15 +20,24 @@ pub struct Example {
 pub struct Seq2SeqBatcher;
 
 /// Batches formed ahead of time ([`crate::BatchPlan`]) arrive as one item each.
+#[cfg(feature = "dataset")]
 impl Batcher<Vec<Example>, Seq2SeqBatch> for Seq2SeqBatcher {
     fn batch(&self, items: Vec<Vec<Example>>, device: &Device) -> Seq2SeqBatch {
         let flat: Vec<Example> = items.into_iter().flatten().collect();
-        <Self as Batcher<Example, Seq2SeqBatch>>::batch(self, flat, device)
+        self.pad(flat, device)
     }
 }
 
+#[cfg(feature = "dataset")]
 impl Batcher<Example, Seq2SeqBatch> for Seq2SeqBatcher {
     fn batch(&self, items: Vec<Example>, device: &Device) -> Seq2SeqBatch {
+        self.pad(items, device)
+    }
+}
+
+impl Seq2SeqBatcher {
+    /// Pads `items` into one batch (what burn's `Batcher` calls).
+    pub fn pad(&self, items: Vec<Example>, device: &Device) -> Seq2SeqBatch {
         let (src, src_mask_pad) = pad_ids(items.iter().map(|e| e.src.clone()), device);
         let (tgt_in, tgt_mask_pad) = pad_ids(
             items
@@ -97,7 +107,7 @@ mod tests {
                 tgt: vec![9, 10],
             },
         ];
-        let b = Seq2SeqBatcher.batch(items, &dev);
+        let b = Seq2SeqBatcher.pad(items, &dev);
         let v = |t: Tensor<2, Int>| t.into_data().convert::<i32>().try_to_vec::<i32>().unwrap();
         let m = |t: Tensor<2, Bool>| t.into_data().try_to_vec::<bool>().unwrap();
         assert_eq!(v(b.src), vec![4, 5, 6, 8, 0, 0]);

@@ -121,19 +121,33 @@ impl Tokenizer {
 
     /// Reads a tokenizer of `kind` for `lang` (BPE from `path`).
     pub fn load(kind: TokenizerKind, lang: Lang, path: &Path) -> Result<Self, DataError> {
+        let json = match kind {
+            TokenizerKind::Bpe => {
+                Some(std::fs::read_to_string(path).map_err(|e| DataError::io(path, e))?)
+            }
+            TokenizerKind::Char | TokenizerKind::Word => None,
+        };
+        Self::from_json(kind, lang, json.as_deref(), path)
+    }
+
+    /// A tokenizer of `kind` for `lang`, BPE from the JSON [`Tokenizer::save`] writes;
+    /// `origin` names that JSON in errors (a file, or where the text came from).
+    pub fn from_json(
+        kind: TokenizerKind,
+        lang: Lang,
+        json: Option<&str>,
+        origin: &Path,
+    ) -> Result<Self, DataError> {
         match kind {
             TokenizerKind::Char => Ok(Tokenizer::Char),
             TokenizerKind::Word => Ok(Tokenizer::Word(lang)),
             TokenizerKind::Bpe => {
-                if !path.is_file() {
-                    return Err(DataError::io(
-                        path,
-                        std::io::Error::new(std::io::ErrorKind::NotFound, "no such file"),
-                    ));
-                }
-                let json = std::fs::read_to_string(path).map_err(|e| DataError::io(path, e))?;
-                let bpe = BytePairs::from_json(&json).map_err(|e| DataError::File {
-                    path: path.into(),
+                let json = json.ok_or_else(|| DataError::File {
+                    path: origin.into(),
+                    message: "missing: a BPE model needs its tokenizer file".into(),
+                })?;
+                let bpe = BytePairs::from_json(json).map_err(|e| DataError::File {
+                    path: origin.into(),
                     message: format!("not a tokenizer file: {e}"),
                 })?;
                 Ok(Tokenizer::Bpe(Box::new(bpe)))

@@ -124,13 +124,19 @@ impl Vocab {
     /// Reads a vocabulary written by [`Vocab::save`].
     pub fn load(path: &Path) -> Result<Self, DataError> {
         let text = std::fs::read_to_string(path).map_err(|e| DataError::io(path, e))?;
-        let file: VocabFile = serde_json::from_str(&text).map_err(|e| DataError::Line {
-            path: path.into(),
+        Self::from_json(&text, path)
+    }
+
+    /// Parses the JSON [`Vocab::save`] writes; `origin` names it in errors (a file, or where
+    /// the text came from).
+    pub fn from_json(text: &str, origin: &Path) -> Result<Self, DataError> {
+        let file: VocabFile = serde_json::from_str(text).map_err(|e| DataError::Line {
+            path: origin.into(),
             line: e.line(),
             message: format!("not a vocabulary file: {e}"),
         })?;
         Self::from_tokens(file.tokens).map_err(|message| DataError::File {
-            path: path.into(),
+            path: origin.into(),
             message,
         })
     }

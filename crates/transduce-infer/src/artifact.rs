@@ -19,8 +19,11 @@ use std::path::{Path, PathBuf};
 use burn::prelude::*;
 use burn::store::{ModuleRecord, ModuleSnapshot, SafetensorsStore};
 use serde::{Deserialize, Serialize};
-use transduce_data::{Codec, DataConfig, LoadReport, Pair, Prepared, Tokenizer, Vocab};
-use transduce_nn::{Model, ModelConfig};
+use serde_json::Value;
+use transduce_data::{
+    Codec, DataConfig, LoadReport, Pair, Prepared, Tokenizer, TokenizerKind, Vocab,
+};
+use transduce_nn::{Arch, Model, ModelConfig};
 
 use crate::{InferError, TrainingConfig, Translator};
 
@@ -123,15 +126,14 @@ impl Artifact {
                 "not a directory (train a model first, or name the directory a run wrote)",
             ));
         }
-        let config = read_config(&dir.join(files::CONFIG))?;
-        let kind = config.data.tokenizer();
-        let (src_lang, tgt_lang) = config.data.langs();
-        let codec = Codec {
-            src_tokenizer: Tokenizer::load(kind, src_lang, &dir.join(files::SRC_TOKENIZER))?,
-            tgt_tokenizer: Tokenizer::load(kind, tgt_lang, &dir.join(files::TGT_TOKENIZER))?,
-            src_vocab: Vocab::load(&dir.join(files::SRC_VOCAB))?,
-            tgt_vocab: Vocab::load(&dir.join(files::TGT_VOCAB))?,
-        };
+        let (config, codec) = read_inference_files(dir, |name| {
+            let path = dir.join(name);
+            match std::fs::read_to_string(&path) {
+                Ok(text) => Ok(Some(text)),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+                Err(e) => Err(InferError::artifact(&path, e)),
+            }
+        })?;
         Ok(Artifact {
             dir: dir.to_path_buf(),
             config,
@@ -181,11 +183,92 @@ impl Artifact {
     }
 }
 
+/// The config and the codec of an artifact, from its files as `read` gives them by name
+/// (`None` when there is no such file); `dir` is where they are, for the errors. The artifact
+/// directory reads them from disk, a web page from what it fetched.
+pub fn read_inference_files(
+    dir: &Path,
+    mut read: impl FnMut(&str) -> Result<Option<String>, InferError>,
+) -> Result<(RunConfig, Codec), InferError> {
+    let mut required = |name: &str| {
+        read(name)?.ok_or_else(|| InferError::artifact(dir.join(name), "no such file"))
+    };
+    let config = parse_config(&required(files::CONFIG)?, &dir.join(files::CONFIG))?;
+    let kind = config.data.tokenizer();
+    let (src_lang, tgt_lang) = config.data.langs();
+    let mut tokenizer = |name: &str, lang| -> Result<Tokenizer, InferError> {
+        let json = match kind {
+            TokenizerKind::Bpe => Some(required(name)?),
+            TokenizerKind::Char | TokenizerKind::Word => None,
+        };
+        Ok(Tokenizer::from_json(
+            kind,
+            lang,
+            json.as_deref(),
+            &dir.join(name),
+        )?)
+    };
+    let src_tokenizer = tokenizer(files::SRC_TOKENIZER, src_lang)?;
+    let tgt_tokenizer = tokenizer(files::TGT_TOKENIZER, tgt_lang)?;
+    let codec = Codec {
+        src_tokenizer,
+        tgt_tokenizer,
+        src_vocab: Vocab::from_json(&required(files::SRC_VOCAB)?, &dir.join(files::SRC_VOCAB))?,
+        tgt_vocab: Vocab::from_json(&required(files::TGT_VOCAB)?, &dir.join(files::TGT_VOCAB))?,
+    };
+    Ok((config, codec))
+}
+
 /// Reads a `config.json`.
 pub fn read_config(path: &Path) -> Result<RunConfig, InferError> {
     let text = std::fs::read_to_string(path).map_err(|e| InferError::artifact(path, e))?;
-    serde_json::from_str(&text)
-        .map_err(|e| InferError::artifact(path, format!("line {}: {e}", e.line())))
+    parse_config(&text, path)
+}
+
+/// Parses the text of a `config.json`; `origin` names it in errors. The `model` and `training`
+/// sections are merged over their defaults (the model's for its architecture) first, as
+/// `--config` files are, so a config written before a key existed still reads, with that key's
+/// default.
+pub fn parse_config(text: &str, origin: &Path) -> Result<RunConfig, InferError> {
+    let bad = |e: serde_json::Error| {
+        let at = if e.line() > 0 {
+            format!("line {}: ", e.line())
+        } else {
+            String::new()
+        };
+        InferError::artifact(origin, format!("{at}{e}"))
+    };
+    let mut value: Value = serde_json::from_str(text).map_err(bad)?;
+    let arch = value.pointer("/model/arch").and_then(Value::as_str);
+    if let Some(arch) = arch.and_then(|a| a.parse::<Arch>().ok()) {
+        let defaults = [
+            (
+                "model",
+                serde_json::to_value(ModelConfig::default_for(arch)),
+            ),
+            ("training", serde_json::to_value(TrainingConfig::new())),
+        ];
+        for (section, default) in defaults {
+            if let Some(given) = value.get_mut(section) {
+                let mut merged = default.expect("configs serialise");
+                merge_json(&mut merged, given.take());
+                *given = merged;
+            }
+        }
+    }
+    serde_json::from_value(value).map_err(bad)
+}
+
+/// Deep-merges `overlay` into `base`: objects key by key, anything else replaced.
+pub fn merge_json(base: &mut Value, overlay: Value) {
+    match (base, overlay) {
+        (Value::Object(b), Value::Object(o)) => {
+            for (k, v) in o {
+                merge_json(b.entry(k).or_insert(Value::Null), v);
+            }
+        }
+        (b, o) => *b = o,
+    }
 }
 
 /// Builds a model from `config` and loads weights from a burnpack file.
@@ -202,6 +285,25 @@ pub fn load_weights(
 pub fn load_record<M: Module>(module: M, path: &Path) -> Result<M, InferError> {
     let record = ModuleRecord::load(path)
         .map_err(|e| InferError::artifact(path, format!("cannot read weights: {e:?}")))?;
+    fit_record(module, record, path)
+}
+
+/// Builds a model from `config` and loads weights from the bytes of a burnpack file (as a web
+/// page fetches them); `origin` names them in errors.
+pub fn load_weights_from_bytes(
+    config: &ModelConfig,
+    bytes: Vec<u8>,
+    origin: &Path,
+    device: &Device,
+) -> Result<Model, InferError> {
+    config.validate()?;
+    let record = ModuleRecord::from_bytes(burn::tensor::Bytes::from_bytes_vec(bytes))
+        .map_err(|e| InferError::artifact(origin, format!("cannot read weights: {e:?}")))?;
+    fit_record(config.init(device), record, origin)
+}
+
+/// `record` loaded into `module`; a record that does not fit is an error naming `origin`.
+fn fit_record<M: Module>(module: M, record: ModuleRecord, origin: &Path) -> Result<M, InferError> {
     module.try_load_record(record).map_err(|e| {
         let detail = format!("{e:?}");
         // Recurrent cells and the recurrent models' vocabulary projections were stored
@@ -213,7 +315,7 @@ pub fn load_record<M: Module>(module: M, path: &Path) -> Result<M, InferError> {
             ""
         };
         InferError::artifact(
-            path,
+            origin,
             format!("the weights do not fit the model of config.json{hint}: {detail}"),
         )
     })
@@ -355,5 +457,41 @@ mod safetensors_tests {
             "{message}"
         );
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+}
+
+#[cfg(test)]
+mod config_tests {
+    use super::*;
+
+    #[test]
+    fn a_config_without_newer_keys_reads_with_their_defaults() {
+        // A seq2seq config.json written before `context_every_step` and `bucket_pool` existed.
+        let text = r#"{
+            "model": {"arch": "seq2seq", "cell": "gru", "d_embedding": 8, "d_hidden": 16,
+                      "n_layers": 1, "bidirectional": false, "dropout": 0.1,
+                      "reverse_source": true, "src_vocab_size": 9, "tgt_vocab_size": 7},
+            "training": {"epochs": 3},
+            "data": {"task": "reverse"}
+        }"#;
+        let config = parse_config(text, Path::new("old/config.json")).unwrap();
+        let ModelConfig::Seq2seq(model) = &config.model else {
+            panic!("{:?}", config.model)
+        };
+        assert!(model.reverse_source && !model.context_every_step);
+        assert_eq!((model.src_vocab_size, model.tgt_vocab_size), (9, 7));
+        assert_eq!(config.training.epochs, 3);
+        assert_eq!(config.training.bucket_pool, None);
+
+        // Unknown architectures, bad values and broken JSON are still errors naming the file.
+        for bad in [
+            text.replace("\"cell\": \"gru\"", "\"cell\": \"transistor\""),
+            text.replace("\"arch\": \"seq2seq\"", "\"arch\": \"mamba\""),
+            text.replace("{\"epochs\": 3}", "{\"epochs\": \"three\"}"),
+            text.replace("\"epochs\": 3}", "\"epochs\": 3"),
+        ] {
+            let err = parse_config(&bad, Path::new("old/config.json")).unwrap_err();
+            assert!(err.to_string().contains("old/config.json"), "{err}");
+        }
     }
 }

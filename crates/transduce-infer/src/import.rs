@@ -27,8 +27,8 @@ use transduce_data::{TokenizerKind, Vocab};
 use transduce_nn::Model;
 use transduce_nn::pytorch::{Importer, SRC_EMBEDDING, StateDict, TGT_EMBEDDING, TorchTensor};
 
-use crate::artifact::{files, save_weights, write_atomic};
-use crate::{Artifact, InferError, RunConfig, TrainingConfig};
+use crate::artifact::{files, parse_config, save_weights, write_atomic};
+use crate::{Artifact, InferError, RunConfig};
 
 /// Builds an artifact directory in `out_dir` from a PyTorch state dict file (`.pt`/`.pth` from
 /// `torch.save`, or `.safetensors`), the run `config` and the vocabulary files the PyTorch model
@@ -126,13 +126,12 @@ pub fn read_import_config(path: &Path) -> Result<RunConfig, InferError> {
             "no \"model\": the config must hold the model's config",
         ));
     }
-    object
-        .entry("training")
-        .or_insert_with(|| serde_json::to_value(TrainingConfig::new()).expect("serialises"));
-    object
-        .entry("data")
-        .or_insert_with(|| serde_json::json!({}));
-    serde_json::from_value(value).map_err(|e| InferError::artifact(path, e))
+    for section in ["training", "data"] {
+        object
+            .entry(section)
+            .or_insert_with(|| serde_json::json!({}));
+    }
+    parse_config(&value.to_string(), path)
 }
 
 /// Reads a vocabulary in id order: transduce's JSON (`{"tokens": [...]}`, a `.json` file) or

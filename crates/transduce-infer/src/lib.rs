@@ -8,6 +8,7 @@
 #![warn(missing_docs)]
 
 pub mod artifact;
+pub mod bundle;
 pub mod config;
 pub mod error;
 pub mod evaluate;
@@ -16,6 +17,7 @@ pub mod inspect;
 pub mod score;
 
 pub use artifact::{Artifact, RunConfig};
+pub use bundle::Bundle;
 pub use config::TrainingConfig;
 pub use error::InferError;
 pub use evaluate::{EvalReport, LengthLimit, Translator};

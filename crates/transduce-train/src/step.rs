@@ -37,7 +37,7 @@ impl Batcher<Vec<BatchItem>, TrainBatch> for TrainBatcher {
         let (examples, references): (Vec<Example>, Vec<String>) =
             items.into_iter().flatten().unzip();
         TrainBatch {
-            tensors: Seq2SeqBatcher.batch(examples, device),
+            tensors: Seq2SeqBatcher.pad(examples, device),
             references,
         }
     }
