@@ -65,6 +65,19 @@ pub fn attention_maps(
     text: &str,
     request: &MapRequest,
 ) -> Result<AttentionMaps, InferError> {
+    let (ids, hyp) = translate_one(translator, text)?;
+    maps_of(translator, &ids, &hyp, request)
+}
+
+/// Translates `text` with `translator` (its search and limits): the source ids and the best
+/// hypothesis, from which [`maps_of`] reads any number of maps.
+///
+/// # Errors
+/// If the text has no tokens.
+pub fn translate_one(
+    translator: &Translator,
+    text: &str,
+) -> Result<(Vec<usize>, Hypothesis), InferError> {
     let (ids, _) = translator.encode(&[text.to_string()]);
     let ids = ids.into_iter().next().unwrap_or_default();
     if ids.is_empty() {
@@ -78,6 +91,20 @@ pub fn attention_maps(
         .next()
         .flatten()
         .ok_or_else(|| InferError::Input("the text has no tokens to translate".into()))?;
+    Ok((ids, hyp))
+}
+
+/// The attention maps that `request` names of `hyp`, which `translator` decoded from the
+/// source `ids` ([`translate_one`]).
+///
+/// # Errors
+/// As [`attention_maps`].
+pub fn maps_of(
+    translator: &Translator,
+    ids: &[usize],
+    hyp: &Hypothesis,
+    request: &MapRequest,
+) -> Result<AttentionMaps, InferError> {
     let codec = &translator.codec;
     let source: Vec<String> = ids
         .iter()
@@ -113,7 +140,7 @@ pub fn attention_maps(
         Model::Bahdanau(_) => recurrent("Bahdanau attention")?,
         Model::Transformer(t) => {
             let device = &translator.device;
-            let (src, mask) = pad_ids(vec![ids.clone()], device);
+            let (src, mask) = pad_ids(vec![ids.to_vec()], device);
             let tgt: Vec<usize> = std::iter::once(SOS)
                 .chain(hyp.tokens.iter().copied())
                 .collect();

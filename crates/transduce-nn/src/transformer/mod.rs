@@ -285,6 +285,16 @@ impl TransformerConfig {
 }
 
 impl Transformer {
+    /// Layers of the encoder stack.
+    pub fn n_encoder_layers(&self) -> usize {
+        self.encoder.len()
+    }
+
+    /// Layers of the decoder stack.
+    pub fn n_decoder_layers(&self) -> usize {
+        self.decoder.len()
+    }
+
     /// Teacher-forced forward pass that also returns every decoder attention map.
     ///
     /// # Shapes
