@@ -1445,6 +1445,66 @@ fn export_writes_safetensors_that_an_artifact_loads_back() {
 }
 
 #[test]
+fn export_web_writes_what_the_page_fetches() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("reverse-run");
+    let dir_s = dir.to_str().unwrap();
+    let out = train_quick(dir_s, &[]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let web = tmp.path().join("web");
+    let web_s = web.to_str().unwrap();
+    let export = |extra: &[&str]| {
+        let mut args = vec!["export", "--artifact-dir", dir_s, "--web", web_s];
+        args.extend_from_slice(extra);
+        transduce(&args, None)
+    };
+    let out = export(&[]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("models/index.json"),
+        "{}",
+        text(&out.stderr)
+    );
+    let out = export(&["--name", "second"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    for name in [
+        "config.json",
+        "src_vocab.json",
+        "tgt_vocab.json",
+        "model.bpk",
+    ] {
+        assert!(web.join("models/second").join(name).is_file(), "{name}");
+    }
+    let index: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(web.join("models/index.json")).unwrap())
+            .unwrap();
+    let names: Vec<&str> = index
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["reverse-run", "second"]);
+    // The exported directory is itself an artifact that translates as the original does.
+    let translate = |d: &str| {
+        let out = transduce(
+            &["translate", "--artifact-dir", d, "--device", "flex"],
+            Some(b"123\n4567\n"),
+        );
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        text(&out.stdout)
+    };
+    let exported = web.join("models/second");
+    assert_eq!(translate(exported.to_str().unwrap()), translate(dir_s));
+
+    assert_fails_with(&export(&["--name", "a/b"]), "name");
+    assert_fails_with(
+        &transduce(&["export", "--artifact-dir", dir_s], None),
+        "--out",
+    );
+}
+
+#[test]
 fn import_builds_an_artifact_that_translates_as_pytorch_did() {
     let tmp = tempfile::tempdir().unwrap();
     let fixtures = Path::new(&manifest_dir()).join("assets/pytorch/import");

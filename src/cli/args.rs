@@ -121,8 +121,15 @@ pub struct ExportArgs {
     pub artifact_dir: PathBuf,
     /// The safetensors file to write (tensor names are the parameters' module paths). An
     /// artifact directory holding `model.safetensors` instead of `model.bpk` loads from it.
-    #[arg(long, value_name = "FILE.safetensors")]
-    pub out: PathBuf,
+    #[arg(long, value_name = "FILE.safetensors", required_unless_present = "web")]
+    pub out: Option<PathBuf>,
+    /// The web page's directory (e.g. `web`): writes the model's inference files to
+    /// DIR/models/NAME/ and lists it in DIR/models/index.json, for the page to fetch.
+    #[arg(long, value_name = "DIR")]
+    pub web: Option<PathBuf>,
+    /// With --web: the model's name in the page [default: the artifact directory's name].
+    #[arg(long, requires = "web")]
+    pub name: Option<String>,
 }
 
 /// `transduce attention`.

@@ -185,8 +185,14 @@ mod tests {
         let mut config = RunConfig::new(model);
         let (prepared, _) = config.prepare().unwrap();
         let codec = &prepared.codec;
-        codec.src_vocab.save(&dir.path().join(files::SRC_VOCAB)).unwrap();
-        codec.tgt_vocab.save(&dir.path().join(files::TGT_VOCAB)).unwrap();
+        codec
+            .src_vocab
+            .save(&dir.path().join(files::SRC_VOCAB))
+            .unwrap();
+        codec
+            .tgt_vocab
+            .save(&dir.path().join(files::TGT_VOCAB))
+            .unwrap();
         std::fs::write(
             dir.path().join(files::CONFIG),
             serde_json::to_string(&config).unwrap(),
