@@ -9,7 +9,7 @@
 //! al. 2014 has no attention: its decoder sees only the encoder's final state.
 
 use burn::prelude::*;
-use transduce_data::pad_ids;
+use transduce_data::{Tokenizer, pad_ids};
 use transduce_decode::Hypothesis;
 use transduce_nn::Model;
 use transduce_nn::special::SOS;
@@ -108,12 +108,12 @@ pub fn maps_of(
     let codec = &translator.codec;
     let source: Vec<String> = ids
         .iter()
-        .map(|&i| shown(codec.src_vocab.token(i)))
+        .map(|&i| shown(&codec.src_tokenizer, codec.src_vocab.token(i)))
         .collect();
     let mut output: Vec<String> = hyp
         .tokens
         .iter()
-        .map(|&i| shown(codec.tgt_vocab.token(i)))
+        .map(|&i| shown(&codec.tgt_tokenizer, codec.tgt_vocab.token(i)))
         .collect();
     output.push("<eos>".into());
     let translation = codec.decode_tgt(&hyp.tokens);
@@ -257,14 +257,30 @@ pub fn alignment(
                 .max_by(|a, b| a.1.total_cmp(b.1))
                 .map_or(0, |(i, _)| i);
             let src = source.get(most).map_or("", |&id| codec.src_vocab.token(id));
-            (shown(codec.tgt_vocab.token(t)), shown(src))
+            (
+                shown(&codec.tgt_tokenizer, codec.tgt_vocab.token(t)),
+                shown(&codec.src_tokenizer, src),
+            )
         })
         .collect())
 }
 
-/// A vocabulary item as labels show it: spaces as `▁`, so that a space token stays visible.
-fn shown(token: &str) -> String {
-    token.replace(' ', "▁")
+/// A vocabulary item as labels show it: a byte-level BPE token as the text it stands for (when
+/// its bytes are whole UTF-8; `Ġclass` is ` class`, `Ã©` is `é`), and spaces as `▁`, so that a
+/// space token stays visible.
+pub fn shown(tokenizer: &Tokenizer, token: &str) -> String {
+    let text = match tokenizer {
+        Tokenizer::Bpe(bpe) if bpe.contains(token) => {
+            let text = bpe.decode(&[token]);
+            if text.contains('\u{FFFD}') {
+                token.to_string()
+            } else {
+                text
+            }
+        }
+        _ => token.to_string(),
+    };
+    text.replace(' ', "▁")
 }
 
 /// `[1, heads, rows, columns]` weights as one `[rows][columns]` matrix per head.
@@ -300,6 +316,32 @@ fn mean(maps: &[Vec<Vec<f32>>]) -> Vec<Vec<f32>> {
 mod tests {
     use super::*;
     use transduce_data::{Codec, Lang, Pair, TokenizerKind};
+
+    #[test]
+    fn labels_show_bpe_tokens_as_their_text() {
+        // Byte-level symbols: `Ġ` is a space, `Ã©` the two bytes of `é`, `Ã` alone half of it.
+        let tokens = ["Ġclass", "prÃ©", "Ã", "<eos>"];
+        let mut vocab = serde_json::Map::new();
+        for (i, t) in transduce_data::bpe::alphabet()
+            .into_iter()
+            .chain(tokens[..2].iter().map(|t| t.to_string()))
+            .enumerate()
+        {
+            vocab.insert(t, i.into());
+        }
+        let json = serde_json::json!({"model": {"type": "BPE", "vocab": vocab, "merges": []}});
+        let bpe = Tokenizer::from_json(
+            TokenizerKind::Bpe,
+            Lang::Fr,
+            Some(&json.to_string()),
+            std::path::Path::new("tok.json"),
+        )
+        .unwrap();
+        let shown_all: Vec<String> = tokens.iter().map(|t| shown(&bpe, t)).collect();
+        assert_eq!(shown_all, ["▁class", "pré", "Ã", "<eos>"]);
+        // Other tokenizers' tokens are their text already.
+        assert_eq!(shown(&Tokenizer::Word(Lang::Fr), "Ġa b"), "Ġa▁b");
+    }
     use transduce_nn::{BahdanauConfig, RnnSeq2SeqConfig, TransformerConfig};
 
     fn codec() -> Codec {

@@ -13,7 +13,7 @@ use std::path::Path;
 
 use burn::prelude::*;
 use serde::Serialize;
-use transduce_infer::inspect::{MapRequest, maps_of, translate_one};
+use transduce_infer::inspect::{MapRequest, maps_of, shown, translate_one};
 use transduce_infer::{Bundle, Translator};
 use transduce_nn::Model;
 
@@ -110,12 +110,12 @@ impl Session {
             // seq2seq has no attention: the text and tokens only.
             Err(_) => {
                 let codec = &self.translator.codec;
-                let shown = |t: &str| t.replace(' ', "▁");
                 let mut output: Vec<String> = (hyp.tokens.iter())
-                    .map(|&i| shown(codec.tgt_vocab.token(i)))
+                    .map(|&i| shown(&codec.tgt_tokenizer, codec.tgt_vocab.token(i)))
                     .collect();
                 output.push("<eos>".into());
-                let source = ids.iter().map(|&i| shown(codec.src_vocab.token(i)));
+                let source =
+                    (ids.iter()).map(|&i| shown(&codec.src_tokenizer, codec.src_vocab.token(i)));
                 (codec.decode_tgt(&hyp.tokens), source.collect(), output)
             }
         };
