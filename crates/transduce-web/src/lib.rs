@@ -36,7 +36,8 @@ pub struct Translation {
     /// Output tokens, then `<eos>`.
     pub output: Vec<String>,
     /// Every attention map: none for seq2seq, one for Luong and Bahdanau, and for the
-    /// Transformer each head of each decoder layer's three attentions.
+    /// Transformer each head of each layer's three attentions (the encoder's self-attention of
+    /// its first layers up to the decoder's depth).
     pub maps: Vec<Map>,
 }
 
@@ -104,26 +105,24 @@ impl Session {
             head: None,
             grid: layer.is_some(),
         };
-        let first = maps_of(&self.translator, &ids, &hyp, &request(None));
-        let (translation, source, output) = match &first {
-            Ok(m) => (m.translation.clone(), m.source.clone(), m.output.clone()),
-            // seq2seq has no attention: the text and tokens only.
-            Err(_) => {
-                let codec = &self.translator.codec;
-                let mut output: Vec<String> = (hyp.tokens.iter())
-                    .map(|&i| shown(&codec.tgt_tokenizer, codec.tgt_vocab.token(i)))
-                    .collect();
-                output.push("<eos>".into());
-                let source =
-                    (ids.iter()).map(|&i| shown(&codec.src_tokenizer, codec.src_vocab.token(i)));
-                (codec.decode_tgt(&hyp.tokens), source.collect(), output)
-            }
-        };
+        let codec = &self.translator.codec;
+        let source = (ids.iter())
+            .map(|&i| shown(&codec.src_tokenizer, codec.src_vocab.token(i)))
+            .collect();
+        let mut output: Vec<String> = (hyp.tokens.iter())
+            .map(|&i| shown(&codec.tgt_tokenizer, codec.tgt_vocab.token(i)))
+            .collect();
+        output.push("<eos>".into());
+        let translation = codec.decode_tgt(&hyp.tokens);
         let mut maps = Vec::new();
         match &self.translator.model {
             Model::Seq2seq(_) => {}
             Model::Luong(_) | Model::Bahdanau(_) => {
-                let heatmap = first.map_err(|e| e.to_string())?.grid.remove(0).remove(0);
+                let heatmap = maps_of(&self.translator, &ids, &hyp, &request(None))
+                    .map_err(|e| e.to_string())?
+                    .grid
+                    .remove(0)
+                    .remove(0);
                 maps.push(Map {
                     kind: "attention",
                     layer: 0,
@@ -138,15 +137,11 @@ impl Session {
                     let grid = maps_of(&self.translator, &ids, &hyp, &request(Some(layer)))
                         .map_err(|e| e.to_string())?
                         .grid;
-                    // The grid's rows: encoder self-, decoder self- and cross-attention.
-                    let encoder_layer = layer.min(t.n_encoder_layers());
-                    for ((kind, layer), heads) in [
-                        ("encoder", encoder_layer),
-                        ("decoder", layer),
-                        ("cross", layer),
-                    ]
-                    .into_iter()
-                    .zip(grid)
+                    // The grid's rows: encoder self- (of the last encoder layer when the
+                    // encoder has fewer layers: listed once), decoder self- and cross-attention.
+                    let rows = ["encoder", "decoder", "cross"].into_iter().zip(grid);
+                    let encoder_has_layer = layer <= t.n_encoder_layers();
+                    for (kind, heads) in rows.filter(|(k, _)| *k != "encoder" || encoder_has_layer)
                     {
                         maps.extend(heads.into_iter().enumerate().map(|(h, m)| Map {
                             kind,
@@ -217,10 +212,11 @@ mod tests {
             .with_d_model(16)
             .with_d_ff(32)
             .with_n_heads(2)
-            .with_n_encoder_layers(3)
-            .with_n_decoder_layers(2);
+            .with_n_encoder_layers(2)
+            .with_n_decoder_layers(3);
         for (model, n_maps) in [
-            (ModelConfig::Transformer(transformer), 2 * 3 * 2),
+            // Heads of 3 decoder self- and 3 cross-attentions, and of 2 encoder layers.
+            (ModelConfig::Transformer(transformer), 2 * (3 + 3 + 2)),
             (ModelConfig::Bahdanau(BahdanauConfig::new(0, 0)), 1),
             (ModelConfig::Seq2seq(RnnSeq2SeqConfig::new(0, 0)), 0),
         ] {
