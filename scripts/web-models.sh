@@ -13,7 +13,11 @@ cargo build --release --quiet --features ndarray,wgpu
 transduce="$CARGO_TARGET_DIR/release/transduce"
 "$transduce" train --device flex --artifact-dir "$runs/reverse"
 "$transduce" train --device flex --task dates --arch bahdanau --epochs 8 --artifact-dir "$runs/dates"
-rm -rf web/models
+# Exported beside the page first, so that a failed export leaves the page's models as they were.
+staging=$(mktemp -d)
+trap 'rm -rf "$staging"' EXIT
 for name in reverse dates; do
-    "$transduce" export --artifact-dir "$runs/$name" --web web --name "$name"
+    "$transduce" export --artifact-dir "$runs/$name" --web "$staging" --name "$name"
 done
+rm -rf web/models
+mv "$staging/models" web/models

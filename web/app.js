@@ -33,13 +33,20 @@ async function loadModel(entry) {
   return new WebModel(base.href, names, contents);
 }
 
+let loading = 0;    // counts model loads, so that only the last one chosen is kept
+
 async function selectModel(entry) {
   showError(null);
+  const ticket = ++loading;
   $('info').textContent = `loading ${entry.name}…`;
   delete $('info').dataset.model;
+  const loaded = await loadModel(entry);
+  if (ticket !== loading) {
+    loaded.free(); // another model was chosen meanwhile
+    return;
+  }
   model?.free();
-  model = null;
-  model = await loadModel(entry);
+  model = loaded;
   $('info').textContent = `${entry.arch}, ${entry.parameters.toLocaleString('en')} parameters, ` +
     `trained on ${entry.data} | backend: ${model.backend} (WebAssembly)`;
   $('info').dataset.model = entry.name;
@@ -66,12 +73,14 @@ function translate() {
     $('output').textContent = current.translation;
     $('timing').textContent = `${beam === 1 ? 'greedy' : `beam ${beam}`}: ${ms.toFixed(1)} ms ` +
       `on ${model.backend}`;
-    $('output').dataset.done = String(Number($('output').dataset.done ?? 0) + 1);
   } catch (e) {
     current = null;
     $('output').textContent = '';
     $('timing').textContent = '';
     showError(e);
+  } finally {
+    // Counts finished translations, failed ones too: the browser test waits on it.
+    $('output').dataset.done = String(Number($('output').dataset.done ?? 0) + 1);
   }
   updateMapControls();
   draw();
@@ -175,6 +184,10 @@ async function main() {
       '`transduce export --artifact-dir RUN --web web`)');
   }
   const entries = await response.json();
+  if (entries.length === 0) {
+    throw new Error('models/index.json lists no model (export one with ' +
+      '`transduce export --artifact-dir RUN --web web`)');
+  }
   const select = $('model');
   setOptions(select, entries.map((e) => e.name));
   select.onchange = () => selectModel(entries.find((e) => e.name === select.value)).catch(showError);

@@ -34,6 +34,8 @@ try {
   page.on('pageerror', (e) => failures.push(`page error: ${e.message}`));
   page.on('console', (m) => { if (m.type() === 'error' && !/404/.test(m.text())) failures.push(`console: ${m.text()}`); });
   await page.goto(options.url);
+  // The page loads its first model by itself: wait for it before choosing another.
+  await page.waitForSelector('#info[data-model]', { timeout: 120_000 });
 
   // Waits for the translation of what is in the text box: the page counts its translations.
   const done = () => page.$eval('#output', (o) => Number(o.dataset.done ?? 0));
@@ -56,9 +58,14 @@ try {
     let mismatches = 0;
     for (const [i, input] of inputs.entries()) {
       // The first input is typed key by key, the others filled in.
-      const output = await submit(i === 0
-        ? async () => { await page.fill('#source', ''); await page.type('#source', input); }
-        : () => page.fill('#source', input));
+      let output;
+      try {
+        output = await submit(i === 0
+          ? async () => { await page.fill('#source', ''); await page.type('#source', input); }
+          : () => page.fill('#source', input));
+      } catch (e) {
+        output = `(error: ${e.message})`;
+      }
       if (output !== expected[i]) {
         mismatches += 1;
         failures.push(`${model}, beam ${beam}: ${JSON.stringify(input)} -> page ${JSON.stringify(output)}, CLI ${JSON.stringify(expected[i])}`);

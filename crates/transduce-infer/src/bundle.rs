@@ -41,6 +41,8 @@ pub struct Bundle {
     pub codec: Codec,
     /// The bytes of `model.bpk`.
     weights: Vec<u8>,
+    /// Where the files came from, for errors.
+    origin: PathBuf,
 }
 
 impl Bundle {
@@ -66,6 +68,7 @@ impl Bundle {
             config,
             codec,
             weights,
+            origin: origin.to_path_buf(),
         })
     }
 
@@ -74,7 +77,7 @@ impl Bundle {
         load_weights_from_bytes(
             &self.config.model,
             self.weights.clone(),
-            Path::new(files::MODEL),
+            &self.origin.join(files::MODEL),
             device,
         )
     }
@@ -274,7 +277,10 @@ mod tests {
                 .and_then(|b| b.load_model(&Device::flex()).map(|_| ()))
                 .unwrap_err()
                 .to_string();
-            assert!(err.contains(name), "{name}: {err}");
+            assert!(
+                err.contains(&format!("models/reverse/{name}")),
+                "{name}: {err}"
+            );
         }
     }
 }

@@ -118,11 +118,13 @@ impl Session {
         match &self.translator.model {
             Model::Seq2seq(_) => {}
             Model::Luong(_) | Model::Bahdanau(_) => {
-                let heatmap = maps_of(&self.translator, &ids, &hyp, &request(None))
+                let heatmap = (maps_of(&self.translator, &ids, &hyp, &request(None))
                     .map_err(|e| e.to_string())?
                     .grid
-                    .remove(0)
-                    .remove(0);
+                    .into_iter())
+                .flatten()
+                .next()
+                .ok_or("the model gave no attention map")?;
                 maps.push(Map {
                     kind: "attention",
                     layer: 0,
