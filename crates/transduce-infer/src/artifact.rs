@@ -370,6 +370,22 @@ pub fn load_safetensors(
     Ok(model)
 }
 
+/// Writes what inference reads of a run besides its weights, as training does: `config.json`,
+/// the vocabularies and (BPE only) the tokenizers.
+pub fn write_inference_files(
+    dir: &Path,
+    config: &RunConfig,
+    codec: &Codec,
+) -> Result<(), InferError> {
+    let config_json = serde_json::to_string_pretty(config).expect("configs serialise");
+    write_atomic(&dir.join(files::CONFIG), config_json)?;
+    codec.src_vocab.save(&dir.join(files::SRC_VOCAB))?;
+    codec.tgt_vocab.save(&dir.join(files::TGT_VOCAB))?;
+    codec.src_tokenizer.save(&dir.join(files::SRC_TOKENIZER))?;
+    codec.tgt_tokenizer.save(&dir.join(files::TGT_TOKENIZER))?;
+    Ok(())
+}
+
 /// Writes `bytes` to `path` through a temporary file and a rename.
 pub fn write_atomic(path: &Path, bytes: impl AsRef<[u8]>) -> Result<(), InferError> {
     let tmp = temporary(path);

@@ -166,7 +166,7 @@ pub fn web_model_dir(dir: &Path, name: &str) -> PathBuf {
 mod tests {
     use super::*;
     use crate::Artifact;
-    use crate::artifact::save_weights;
+    use crate::artifact::{save_weights, write_inference_files};
     use transduce_data::DataConfig;
     use transduce_nn::TransformerConfig;
 
@@ -178,20 +178,7 @@ mod tests {
         ));
         config.data = data;
         let (prepared, _) = config.prepare().unwrap();
-        let codec = &prepared.codec;
-        codec
-            .src_vocab
-            .save(&dir.path().join(files::SRC_VOCAB))
-            .unwrap();
-        codec
-            .tgt_vocab
-            .save(&dir.path().join(files::TGT_VOCAB))
-            .unwrap();
-        std::fs::write(
-            dir.path().join(files::CONFIG),
-            serde_json::to_string(&config).unwrap(),
-        )
-        .unwrap();
+        write_inference_files(dir.path(), &config, &prepared.codec).unwrap();
         let model = config.model.init(&Device::flex());
         save_weights(&model, &dir.path().join(files::MODEL)).unwrap();
         crate::artifact::write_pairs(&dir.path().join(files::TEST), &prepared.splits.test).unwrap();

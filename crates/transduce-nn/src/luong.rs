@@ -21,7 +21,9 @@ use crate::pytorch::Importer;
 use crate::rnn::attention::{RnnAttention, RnnAttentionConfig, Score};
 use crate::rnn::cell::CellKind;
 use crate::rnn::encoder::{BoundDecoderStack, RnnDecoderStack, RnnDecoderStackConfig};
-use crate::rnn::{RecurrentMemory, RecurrentState, SourceEncoder, SourceEncoderConfig, time_steps};
+use crate::rnn::{
+    RecurrentMemory, RecurrentState, SourceEncoder, SourceEncoderConfig, embed_step, time_steps,
+};
 use crate::rnn_seq2seq::validate_recurrent;
 use crate::seq2seq::{DecodeStep, Seq2Seq};
 
@@ -272,13 +274,7 @@ impl Seq2Seq for Luong {
         prev_tokens: Tensor<1, Int>,
         state: RecurrentState,
     ) -> DecodeStep<RecurrentState> {
-        let [batch_size] = prev_tokens.dims();
-        let y = dropout(
-            &self.dropout,
-            self.embedding
-                .forward(prev_tokens.reshape([batch_size, 1]))
-                .squeeze_dim::<2>(1),
-        ); // [batch, d_embedding]
+        let y = embed_step(&self.embedding, &self.dropout, prev_tokens); // [batch, d_embedding]
         let decoder = self.bind_decoder();
         let y = decoder.embedding.forward(y); // [batch, gates * d_hidden]
         let (attentional, state, weights) = self.recur(&decoder, memory, y, state);

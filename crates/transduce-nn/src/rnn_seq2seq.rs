@@ -30,7 +30,9 @@ use crate::NnError;
 use crate::pytorch::Importer;
 use crate::rnn::cell::CellKind;
 use crate::rnn::encoder::{RnnDecoderStack, RnnDecoderStackConfig};
-use crate::rnn::{RecurrentMemory, RecurrentState, SourceEncoder, SourceEncoderConfig, time_steps};
+use crate::rnn::{
+    RecurrentMemory, RecurrentState, SourceEncoder, SourceEncoderConfig, embed_step, time_steps,
+};
 use crate::seq2seq::{DecodeStep, Seq2Seq};
 
 /// Configuration of an [`RnnSeq2Seq`].
@@ -283,13 +285,7 @@ impl Seq2Seq for RnnSeq2Seq {
         prev_tokens: Tensor<1, Int>,
         state: RecurrentState,
     ) -> DecodeStep<RecurrentState> {
-        let [batch_size] = prev_tokens.dims();
-        let y = dropout(
-            &self.dropout,
-            self.embedding
-                .forward(prev_tokens.reshape([batch_size, 1]))
-                .squeeze_dim::<2>(1),
-        ); // [batch, d_embedding]
+        let y = embed_step(&self.embedding, &self.dropout, prev_tokens); // [batch, d_embedding]
         let decoder = self.decoder.bind();
         let (logits, layers) = match self.context(memory) {
             Some(c) => {

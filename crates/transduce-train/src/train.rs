@@ -25,7 +25,9 @@ use transduce_nn::Seq2Seq;
 use transduce_nn::special::PAD;
 
 use crate::artifact::Artifact;
-use crate::artifact::{RunConfig, files, save_weights, write_atomic, write_pairs};
+use crate::artifact::{
+    RunConfig, files, save_weights, write_atomic, write_inference_files, write_pairs,
+};
 use crate::best::Kept;
 use crate::checkpoint::{AtomicFileCheckpointer, latest_complete};
 use crate::config::{Schedule, TrainingConfig};
@@ -217,17 +219,7 @@ fn write_inputs(
     data: &Prepared,
     artifact_dir: &Path,
 ) -> Result<(), TrainError> {
-    let config_json = serde_json::to_string_pretty(config).expect("configs serialise");
-    write_atomic(&artifact_dir.join(files::CONFIG), config_json)?;
-    let codec = &data.codec;
-    codec.src_vocab.save(&artifact_dir.join(files::SRC_VOCAB))?;
-    codec.tgt_vocab.save(&artifact_dir.join(files::TGT_VOCAB))?;
-    codec
-        .src_tokenizer
-        .save(&artifact_dir.join(files::SRC_TOKENIZER))?;
-    codec
-        .tgt_tokenizer
-        .save(&artifact_dir.join(files::TGT_TOKENIZER))?;
+    write_inference_files(artifact_dir, config, &data.codec)?;
     write_pairs(&artifact_dir.join(files::VALID), &data.splits.valid)?;
     write_pairs(&artifact_dir.join(files::TEST), &data.splits.test)?;
     Ok(())

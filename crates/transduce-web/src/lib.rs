@@ -172,7 +172,7 @@ mod tests {
     // web/test (CI), and here, natively, against the directory the CLI reads.
     use super::*;
     use transduce_infer::Artifact;
-    use transduce_infer::artifact::save_weights;
+    use transduce_infer::artifact::{save_weights, write_inference_files};
     use transduce_infer::bundle::BUNDLE_FILES;
     use transduce_infer::{RunConfig, artifact::files};
     use transduce_nn::{BahdanauConfig, ModelConfig, RnnSeq2SeqConfig, TransformerConfig};
@@ -181,20 +181,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let mut config = RunConfig::new(model);
         let (prepared, _) = config.prepare().unwrap();
-        let codec = &prepared.codec;
-        codec
-            .src_vocab
-            .save(&dir.path().join(files::SRC_VOCAB))
-            .unwrap();
-        codec
-            .tgt_vocab
-            .save(&dir.path().join(files::TGT_VOCAB))
-            .unwrap();
-        std::fs::write(
-            dir.path().join(files::CONFIG),
-            serde_json::to_string(&config).unwrap(),
-        )
-        .unwrap();
+        write_inference_files(dir.path(), &config, &prepared.codec).unwrap();
         let model = config.model.init(&Device::flex());
         save_weights(&model, &dir.path().join(files::MODEL)).unwrap();
         dir

@@ -192,6 +192,24 @@ pub fn time_steps(x: Tensor<3>) -> Vec<Tensor<2>> {
         .collect()
 }
 
+/// One decoding step's input: the previous tokens embedded, then dropout (the recurrent
+/// decoders' `y_{t-1}`).
+///
+/// # Shapes
+/// - tokens: `[batch_size]`
+/// - output: `[batch_size, d_embedding]`
+pub(crate) fn embed_step(
+    embedding: &Embedding,
+    dropout_layer: &Dropout,
+    tokens: Tensor<1, Int>,
+) -> Tensor<2> {
+    let [batch_size] = tokens.dims();
+    let y = embedding
+        .forward(tokens.reshape([batch_size, 1]))
+        .squeeze_dim::<2>(1); // [batch, d_embedding]
+    dropout(dropout_layer, y)
+}
+
 /// Appends `x`'s positions to `out` in order, halving `x` until single positions remain.
 fn split_halves(x: Tensor<3>, out: &mut Vec<Tensor<3>>) {
     let len = x.dims()[1];
