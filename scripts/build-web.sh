@@ -11,7 +11,9 @@ rustup target add wasm32-unknown-unknown >/dev/null
 version=$(sed -n '/^name = "wasm-bindgen"$/{n;s/^version = "\(.*\)"$/\1/p}' Cargo.lock)
 if [ "$(wasm-bindgen --version 2>/dev/null)" != "wasm-bindgen $version" ]; then
     # Not --locked: the CLI's own lock file pins a webpki-roots release that crates.io yanked.
-    cargo install wasm-bindgen-cli --version "$version"
+    # --debug: an unoptimised build compiles in a fraction of the time (it matters on a fresh
+    # machine, in CI) and still processes the module in seconds.
+    cargo install --debug wasm-bindgen-cli --version "$version"
 fi
 cargo build --release -p transduce-web --target wasm32-unknown-unknown
 wasm-bindgen --target web --no-typescript --out-dir web/pkg \

@@ -3,7 +3,8 @@
 # and has headless Chromium (Debian's `chromium`, driven by web/test/browser.mjs) translate 50
 # inputs per model greedily and 10 with beam 4, typed into the page, comparing each translation
 # with `transduce translate`'s for the same model, input and search; it also checks that the
-# attention heatmap is drawn and saves a screenshot (SCREENSHOT, default web/test/page.png).
+# attention heatmap is drawn and saves screenshots (SCREENSHOT, default web/test/page.png, gets
+# -cpu and -webgpu suffixes). It runs the page on the CPU backend, then on WebGPU.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$HOME/.cache/transduce-target}
@@ -16,7 +17,10 @@ if ! command -v chromium >/dev/null; then
 fi
 (cd web/test && npm ci --no-audit --no-fund --silent)
 scripts/build-web.sh
-cargo build --release --quiet --features ndarray,wgpu
+# The CLI, built as the README's test command builds it (the same features, so that after
+# `cargo test` in .ci/run this compiles nothing: a plain `cargo build` of the root package
+# resolves burn's features differently and would rebuild burn).
+cargo test --release --workspace --features ndarray,wgpu --no-run --quiet
 transduce="$CARGO_TARGET_DIR/release/transduce"
 
 # The cases: inputs drawn from each model's task with another seed than training's, and the
@@ -55,5 +59,13 @@ python3 -m http.server --bind 127.0.0.1 --directory web "$port" >"$work/server.l
 server=$!
 for _ in $(seq 50); do curl -sf "http://127.0.0.1:$port/" >/dev/null && break; sleep 0.2; done
 curl -sf "http://127.0.0.1:$port/" >/dev/null || { cat "$work/server.log"; exit 1; }
-node web/test/browser.mjs --url "http://127.0.0.1:$port/" --cases "$work/cases.json" \
-    --screenshot "${SCREENSHOT:-web/test/page.png}"
+# Twice: Chromium without WebGPU (the page falls back to the CPU backend), then with its WebGPU
+# turned on (--enable-unsafe-webgpu: on a machine without a GPU, Chromium's software adapter,
+# SwiftShader, which takes seconds a sentence: so the first 4 inputs of each case only).
+screenshot=${SCREENSHOT:-web/test/page.png}
+for backend in cpu webgpu; do
+    echo "== the page in Chromium, expecting the $backend backend"
+    node web/test/browser.mjs --url "http://127.0.0.1:$port/" --cases "$work/cases.json" \
+        --backend $backend --screenshot "${screenshot%.png}-$backend.png" \
+        $([ $backend = webgpu ] && echo --limit 4)
+done

@@ -1,7 +1,9 @@
 // The page: lists the models of models/index.json (written by `transduce export --web`), loads
 // one into the WebAssembly module (pkg/, built by scripts/build-web.sh), translates what is
-// typed and draws the attention of the translation on a canvas.
-import init, { WebModel } from './pkg/transduce_web.js';
+// typed and draws the attention of the translation on a canvas. Models run on WebGPU where the
+// browser has it and on the CPU (WebAssembly) otherwise, or as the Backend choice (or the page's
+// `?backend=auto|webgpu|cpu`) says.
+import init, { WebModel, initWebGpu } from './pkg/transduce_web.js';
 
 // An artifact's inference files; the tokenizers exist for BPE models only.
 const FILES = ['config.json', 'src_vocab.json', 'tgt_vocab.json', 'src_tokenizer.json',
@@ -11,7 +13,9 @@ const KINDS = { cross: 'encoder-decoder (cross)', decoder: 'decoder self (masked
 
 const $ = (id) => document.getElementById(id);
 let model = null;   // the loaded WebModel
+let entry = null;   // its models/index.json entry
 let current = null; // the last translation: { translation, source, output, maps }
+let webgpu = null;  // resolves to null once WebGPU is set up, or to why it is not
 
 function showError(e) {
   $('error').textContent = e ? String(e.message ?? e) : '';
@@ -30,26 +34,37 @@ async function loadModel(entry) {
     names.push(file);
     contents.push(new Uint8Array(await response.arrayBuffer()));
   }
-  return new WebModel(base.href, names, contents);
+  return new WebModel(base.href, names, contents, $('backend').value);
+}
+
+// What runs the model, and why not WebGPU when the page fell back to the CPU.
+async function backendNote() {
+  const reason = await webgpu;
+  if (model.backend === 'WebGPU') return 'WebGPU';
+  if ($('backend').value === 'cpu') return 'CPU (WebAssembly)';
+  return `CPU (WebAssembly; WebGPU unavailable: ${reason})`;
 }
 
 let loading = 0;    // counts model loads, so that only the last one chosen is kept
 
-async function selectModel(entry) {
+async function selectModel(chosen) {
   showError(null);
   const ticket = ++loading;
-  $('info').textContent = `loading ${entry.name}…`;
+  $('info').textContent = `loading ${chosen.name}…`;
   delete $('info').dataset.model;
-  const loaded = await loadModel(entry);
+  await webgpu;
+  const loaded = await loadModel(chosen);
   if (ticket !== loading) {
     loaded.free(); // another model was chosen meanwhile
     return;
   }
   model?.free();
   model = loaded;
+  entry = chosen;
   $('info').textContent = `${entry.arch}, ${entry.parameters.toLocaleString('en')} parameters, ` +
-    `trained on ${entry.data} | backend: ${model.backend} (WebAssembly)`;
+    `trained on ${entry.data} | backend: ${await backendNote()}`;
   $('info').dataset.model = entry.name;
+  $('info').dataset.backend = model.backend;
   const examples = $('examples');
   examples.replaceChildren(...entry.examples.map((text) => {
     const button = document.createElement('button');
@@ -61,21 +76,37 @@ async function selectModel(entry) {
   translate();
 }
 
+// Translations run one after another (a model translates one text at a time); each shows
+// what was asked last when it finishes.
+let queue = Promise.resolve();
+
 function translate() {
+  queue = queue.then(translateNow);
+}
+
+async function translateNow() {
   if (!model) return;
   showError(null);
   const text = $('source').value;
   const beam = Number($('beam').value);
+  const running = model;
   try {
     const start = performance.now();
-    current = JSON.parse(model.translate(text, beam));
+    const result = JSON.parse(await running.translate(text, beam));
     const ms = performance.now() - start;
+    if (running !== model) return; // another model was chosen meanwhile
+    current = result;
     $('output').textContent = current.translation;
+    // What the output is the translation of (the browser test reads these).
+    $('output').dataset.text = text;
+    $('output').dataset.beam = String(beam);
     $('timing').textContent = `${beam === 1 ? 'greedy' : `beam ${beam}`}: ${ms.toFixed(1)} ms ` +
-      `on ${model.backend}`;
+      `on ${running.backend}`;
   } catch (e) {
     current = null;
     $('output').textContent = '';
+    $('output').dataset.text = text;
+    $('output').dataset.beam = String(beam);
     $('timing').textContent = '';
     showError(e);
   } finally {
@@ -178,6 +209,9 @@ function draw() {
 
 async function main() {
   await init();
+  const asked = new URLSearchParams(location.search).get('backend');
+  if (['auto', 'webgpu', 'cpu'].includes(asked)) $('backend').value = asked;
+  webgpu = initWebGpu().then(() => null, (e) => String(e.message ?? e));
   const response = await fetch('models/index.json');
   if (!response.ok) {
     throw new Error(`models/index.json: HTTP ${response.status} (export a model with ` +
@@ -194,6 +228,7 @@ async function main() {
   $('go').onclick = translate;
   $('source').addEventListener('keydown', (e) => { if (e.key === 'Enter') translate(); });
   $('beam').onchange = translate;
+  $('backend').onchange = () => selectModel(entry).catch(showError);
   for (const id of ['kind', 'layer', 'head']) {
     $(id).onchange = () => { updateMapControls(); draw(); };
   }

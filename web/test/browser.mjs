@@ -3,7 +3,13 @@
 // selects the model and search, types each input, waits for the translation and compares it
 // with the CLI's; it checks that the attention canvas has drawn cells, and saves a screenshot.
 //
-//   node browser.mjs --url http://127.0.0.1:8000/ --cases cases.json --screenshot page.png
+//   node browser.mjs --url http://127.0.0.1:8000/ --cases cases.json --screenshot page.png \
+//       [--backend cpu|webgpu] [--limit N]
+//
+// --backend cpu (the default) runs Chromium without WebGPU and checks that the page falls back
+// to the CPU and says why; --backend webgpu turns on Chromium's WebGPU (on this machine its
+// software adapter, SwiftShader) and checks that the models run on it. --limit N takes the
+// first N inputs of each case only.
 //
 // cases.json: [{"model": "dates", "beam": 1, "inputs": [...], "expected": [...]}, ...]
 // Exits with 1 on any mismatch, page error or blank heatmap.
@@ -20,31 +26,52 @@ for (const required of ['url', 'cases', 'screenshot']) {
     process.exit(2);
   }
 }
-const cases = JSON.parse(readFileSync(options.cases, 'utf8'));
+const limit = Number(options.limit ?? Infinity);
+const cases = JSON.parse(readFileSync(options.cases, 'utf8'))
+  .map((c) => ({ ...c, inputs: c.inputs.slice(0, limit), expected: c.expected.slice(0, limit) }));
+const webgpu = (options.backend ?? 'cpu') === 'webgpu';
+if (!['cpu', 'webgpu'].includes(options.backend ?? 'cpu')) {
+  console.error(`--backend ${options.backend}: expected cpu or webgpu`);
+  process.exit(2);
+}
 
 const browser = await chromium.launch({
   executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
   // This machine's network is closed: Chromium's own background connections only fail.
-  args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-    '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  args: ['--no-sandbox', '--disable-quic', '--no-first-run',
+    '--disable-background-networking', '--disable-component-update', '--disable-sync',
+    ...(webgpu ? ['--enable-unsafe-webgpu'] : ['--disable-gpu'])],
 });
 const failures = [];
 try {
   const page = await browser.newPage({ viewport: { width: 1000, height: 900 } });
   page.on('pageerror', (e) => failures.push(`page error: ${e.message}`));
   page.on('console', (m) => { if (m.type() === 'error' && !/404/.test(m.text())) failures.push(`console: ${m.text()}`); });
-  await page.goto(options.url);
+  // auto: the page itself picks WebGPU when the browser has it.
+  await page.goto(new URL('?backend=auto', options.url).href);
   // The page loads its first model by itself: wait for it before choosing another.
   await page.waitForSelector('#info[data-model]', { timeout: 120_000 });
+  const backend = await page.$eval('#info', (i) => i.dataset.backend);
+  const info = await page.textContent('#info');
+  console.log(`backend: ${info.split('| backend: ')[1]}`);
+  if (backend !== (webgpu ? 'WebGPU' : 'CPU')) {
+    failures.push(`the page runs on ${backend}, expected ${webgpu ? 'WebGPU' : 'CPU'}: ${info}`);
+  } else if (!webgpu && !info.includes('WebGPU unavailable')) {
+    failures.push(`the page fell back to the CPU without saying why: ${info}`);
+  }
 
-  // Waits for the translation of what is in the text box: the page counts its translations.
+  // Waits for the translation of `input`: the page counts its translations and marks the
+  // output with the text and beam it translated (an earlier translation, e.g. of the model's
+  // example, may finish after the input is typed).
   const done = () => page.$eval('#output', (o) => Number(o.dataset.done ?? 0));
-  const submit = async (type) => {
+  const submit = async (input, beam, type) => {
     const before = await done();
     await type();
     await page.press('#source', 'Enter');
-    await page.waitForFunction((n) => Number(document.querySelector('#output').dataset.done ?? 0) > n,
-      before, { timeout: 60_000 });
+    await page.waitForFunction(([n, text, width]) => {
+      const o = document.querySelector('#output');
+      return Number(o.dataset.done ?? 0) > n && o.dataset.text === text && o.dataset.beam === width;
+    }, [before, input, String(beam)], { timeout: 300_000 });
     const error = await page.textContent('#error');
     if (error) throw new Error(error);
     return page.textContent('#output');
@@ -60,7 +87,7 @@ try {
       // The first input is typed key by key, the others filled in.
       let output;
       try {
-        output = await submit(i === 0
+        output = await submit(input, beam, i === 0
           ? async () => { await page.fill('#source', ''); await page.type('#source', input); }
           : () => page.fill('#source', input));
       } catch (e) {
@@ -71,9 +98,9 @@ try {
         failures.push(`${model}, beam ${beam}: ${JSON.stringify(input)} -> page ${JSON.stringify(output)}, CLI ${JSON.stringify(expected[i])}`);
       }
     }
-    const backend = await page.textContent('#timing');
+    const timing = await page.textContent('#timing');
     console.log(`${model}, beam ${beam}: ${inputs.length - mismatches}/${inputs.length} equal the CLI's ` +
-      `(${((Date.now() - start) / inputs.length).toFixed(0)} ms a sentence in the browser; last: ${backend})`);
+      `(${((Date.now() - start) / inputs.length).toFixed(0)} ms a sentence in the browser; last: ${timing})`);
 
     // The heatmap: cells of the attention colour (blue well above red), not only background
     // and labels.

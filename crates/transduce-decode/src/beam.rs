@@ -17,7 +17,7 @@ use burn::prelude::*;
 use transduce_nn::special::{EOS, SOS};
 use transduce_nn::{BatchSelect, Seq2Seq};
 
-use crate::{DecodeError, Hypothesis, rows, to_f32, to_ids};
+use crate::{DecodeError, Hypothesis, rows, to_f32_async, to_ids_async};
 
 /// How finished hypotheses of different lengths are compared: a hypothesis' score (its summed
 /// log-probability) is divided by [`LengthPenalty::divisor`] of its length, `<eos>` included.
@@ -206,6 +206,26 @@ pub fn beam_search_nbest<M: Seq2Seq>(
     config: &BeamConfig,
     max_lens: &[usize],
 ) -> Vec<Vec<Hypothesis>> {
+    burn::tensor::read_sync(beam_search_nbest_async(
+        model,
+        src,
+        src_mask_pad,
+        config,
+        max_lens,
+    ))
+}
+
+/// [`beam_search_nbest`], reading the device without blocking (for WebGPU in a browser).
+///
+/// # Panics
+/// As [`beam_search_nbest`].
+pub async fn beam_search_nbest_async<M: Seq2Seq>(
+    model: &M,
+    src: Tensor<2, Int>,
+    src_mask_pad: Tensor<2, Bool>,
+    config: &BeamConfig,
+    max_lens: &[usize],
+) -> Vec<Vec<Hypothesis>> {
     let k = config.width;
     assert!(k > 0, "beam width must be at least 1");
     assert!(
@@ -215,7 +235,7 @@ pub fn beam_search_nbest<M: Seq2Seq>(
     let [batch_size, src_len] = src.dims();
     assert_eq!(max_lens.len(), batch_size, "one length limit per sentence");
     let device = src.device();
-    let src_lens: Vec<usize> = to_ids(src_mask_pad.clone().bool_not().int().sum_dim(1));
+    let src_lens: Vec<usize> = to_ids_async(src_mask_pad.clone().bool_not().int().sum_dim(1)).await;
     // The first step has one row per sentence (every hypothesis starts from `<sos>`); after
     // it, the memory is repeated `k` times and each sentence has `k` rows, laid out together.
     let mut memory = model.encode(src, src_mask_pad);
@@ -242,14 +262,14 @@ pub fn beam_search_nbest<M: Seq2Seq>(
         let out = model.decode_step(&memory, input, state);
         // The logits come to the host once; log-probabilities are formed only for candidates.
         let [_, vocab] = out.logits.dims();
-        let logits = to_f32(out.logits); // [batch * k, vocab]
+        let logits = to_f32_async(out.logits).await; // [batch * k, vocab]
         // Each row's log-sum-exp and its best `k + 1` tokens (enough to fill k slots), in one
         // parallel pass over the rows.
         let (lse, best): (Vec<f32>, Vec<Vec<usize>>) =
             rows::log_sum_exp_with(&logits, vocab, |row| top_k(row, k + 1))
                 .into_iter()
                 .unzip(); // [batch * k] each
-        let attention = to_f32(out.attention); // [batch * per_sentence, src_len]
+        let attention = to_f32_async(out.attention).await; // [batch * per_sentence, src_len]
 
         // Each of the next step's `k` rows per sentence names the row it continues.
         let keep = |b: usize| (0..k).map(move |j| b * per_sentence + j.min(per_sentence - 1));
@@ -364,8 +384,8 @@ pub fn beam_search_nbest<M: Seq2Seq>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::greedy;
     use crate::test_util::TableModel;
+    use crate::{greedy, to_f32};
 
     /// Every sequence over `vocab` of up to `max_len` tokens then <eos> (forced at the limit),
     /// by brute force: `(tokens, score, ranked score)`, best first (ties: the shorter first).

@@ -4,7 +4,7 @@ use burn::prelude::*;
 use transduce_nn::Seq2Seq;
 use transduce_nn::special::{EOS, SOS};
 
-use crate::{log_sum_exp, to_f32, to_ids};
+use crate::{log_sum_exp, to_f32_async, to_ids_async};
 
 /// A decoded sequence.
 #[derive(Clone, Debug, PartialEq)]
@@ -51,10 +51,23 @@ pub fn greedy_with_limits<M: Seq2Seq>(
     src_mask_pad: Tensor<2, Bool>,
     max_lens: &[usize],
 ) -> Vec<Hypothesis> {
+    burn::tensor::read_sync(greedy_with_limits_async(model, src, src_mask_pad, max_lens))
+}
+
+/// [`greedy_with_limits`], reading the device without blocking (for WebGPU in a browser).
+///
+/// # Panics
+/// As [`greedy_with_limits`].
+pub async fn greedy_with_limits_async<M: Seq2Seq>(
+    model: &M,
+    src: Tensor<2, Int>,
+    src_mask_pad: Tensor<2, Bool>,
+    max_lens: &[usize],
+) -> Vec<Hypothesis> {
     let [batch_size, src_len] = src.dims();
     assert_eq!(max_lens.len(), batch_size, "one length limit per sentence");
     let device = src.device();
-    let src_lens: Vec<usize> = to_ids(src_mask_pad.clone().bool_not().int().sum_dim(1));
+    let src_lens: Vec<usize> = to_ids_async(src_mask_pad.clone().bool_not().int().sum_dim(1)).await;
     let memory = model.encode(src, src_mask_pad);
     let mut state = model.init_state(&memory);
     let mut tokens = Tensor::<1, Int>::full([batch_size], SOS as i64, &device);
@@ -77,14 +90,14 @@ pub fn greedy_with_limits<M: Seq2Seq>(
             .map(|b| !done[b] && step >= max_lens[b])
             .collect();
         let eos_scores = if at_limit.contains(&true) {
-            to_f32(logits.clone().slice([0..batch_size, EOS..EOS + 1]) - lse.clone()) // [batch]
+            to_f32_async(logits.clone().slice([0..batch_size, EOS..EOS + 1]) - lse.clone()).await // [batch]
         } else {
             Vec::new()
         };
         let (best, best_ids) = logits.max_dim_with_indices(1); // [batch, 1]
-        let ids = to_ids(best_ids.clone());
-        let scores = to_f32(best - lse); // log-probabilities of the chosen tokens
-        let attention = to_f32(out.attention); // [batch * src_len]
+        let ids = to_ids_async(best_ids.clone()).await;
+        let scores = to_f32_async(best - lse).await; // log-probabilities of the chosen tokens
+        let attention = to_f32_async(out.attention).await; // [batch * src_len]
         for b in 0..batch_size {
             if done[b] {
                 continue;

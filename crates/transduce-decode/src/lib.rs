@@ -1,5 +1,9 @@
 //! Search over any [`transduce_nn::Seq2Seq`] model: greedy decoding (and, built on the same
 //! [`transduce_nn::BatchSelect`] state, beam search), with the attention of every output token.
+//!
+//! Each search has an `async` form, which reads tensors without blocking: a browser cannot wait
+//! for WebGPU, so a page decodes with those. The plain forms run them to completion
+//! ([`burn::tensor::read_sync`]) and are what native code calls.
 
 #![warn(missing_docs)]
 
@@ -9,10 +13,11 @@ pub mod greedy;
 pub mod rows;
 
 pub use beam::{
-    BeamConfig, LengthPenalty, beam_search, beam_search_nbest, beam_search_with_limits,
+    BeamConfig, LengthPenalty, beam_search, beam_search_nbest, beam_search_nbest_async,
+    beam_search_with_limits,
 };
 pub use error::DecodeError;
-pub use greedy::{Hypothesis, greedy, greedy_with_limits};
+pub use greedy::{Hypothesis, greedy, greedy_with_limits, greedy_with_limits_async};
 
 use burn::prelude::*;
 
@@ -52,8 +57,27 @@ fn on_host(t: &Tensor<2>) -> bool {
 }
 
 /// Reads an integer tensor of any backend's int dtype as `usize`s.
+///
+/// # Panics
+/// On backends that cannot read synchronously (WebGPU in a browser): use [`to_ids_async`].
 pub fn to_ids<const D: usize>(t: Tensor<D, Int>) -> Vec<usize> {
-    t.into_data()
+    burn::tensor::read_sync(to_ids_async(t))
+}
+
+/// Reads a float tensor as `f32`s.
+///
+/// # Panics
+/// On backends that cannot read synchronously (WebGPU in a browser): use [`to_f32_async`].
+pub fn to_f32<const D: usize>(t: Tensor<D>) -> Vec<f32> {
+    burn::tensor::read_sync(to_f32_async(t))
+}
+
+/// [`to_ids`], waiting for the device without blocking (the only way to read a tensor from
+/// WebGPU in a browser).
+pub async fn to_ids_async<const D: usize>(t: Tensor<D, Int>) -> Vec<usize> {
+    t.into_data_async()
+        .await
+        .expect("the device reads the tensor")
         .convert::<i64>()
         .try_to_vec::<i64>()
         .expect("converted to i64")
@@ -62,9 +86,11 @@ pub fn to_ids<const D: usize>(t: Tensor<D, Int>) -> Vec<usize> {
         .collect()
 }
 
-/// Reads a float tensor as `f32`s.
-pub fn to_f32<const D: usize>(t: Tensor<D>) -> Vec<f32> {
-    t.into_data()
+/// [`to_f32`], waiting for the device without blocking.
+pub async fn to_f32_async<const D: usize>(t: Tensor<D>) -> Vec<f32> {
+    t.into_data_async()
+        .await
+        .expect("the device reads the tensor")
         .convert::<f32>()
         .try_into_vec::<f32>()
         .expect("converted to f32")

@@ -4,7 +4,7 @@ use burn::prelude::*;
 use serde::Serialize;
 use transduce_data::{Codec, Normalization, Pair, Tokenizer, pad_ids};
 use transduce_decode::{
-    BeamConfig, Hypothesis, LengthPenalty, beam_search_nbest, greedy_with_limits,
+    BeamConfig, Hypothesis, LengthPenalty, beam_search_nbest_async, greedy_with_limits_async,
 };
 use transduce_nn::Seq2Seq;
 use transduce_nn::special::UNK;
@@ -227,6 +227,17 @@ impl Translator {
         nbest: usize,
         progress: &mut dyn FnMut(usize),
     ) -> Result<Vec<Vec<Hypothesis>>, InferError> {
+        burn::tensor::read_sync(self.decode_nbest_async(sources, nbest, progress))
+    }
+
+    /// [`Translator::decode_nbest_with`], reading the device without blocking: a web page
+    /// decodes with this, as a browser cannot wait for WebGPU.
+    pub async fn decode_nbest_async(
+        &self,
+        sources: &[Vec<usize>],
+        nbest: usize,
+        progress: &mut dyn FnMut(usize),
+    ) -> Result<Vec<Vec<Hypothesis>>, InferError> {
         // The limit is set per batch below.
         let search = BeamConfig {
             length_penalty: self.length_penalty,
@@ -261,9 +272,10 @@ impl Translator {
                     max_len: limits.iter().copied().max().unwrap_or(0),
                     ..search.clone()
                 };
-                beam_search_nbest(&self.model, src, mask, &config, &limits)
+                beam_search_nbest_async(&self.model, src, mask, &config, &limits).await
             } else {
-                greedy_with_limits(&self.model, src, mask, &limits)
+                greedy_with_limits_async(&self.model, src, mask, &limits)
+                    .await
                     .into_iter()
                     .map(|h| vec![h])
                     .collect()

@@ -78,6 +78,17 @@ pub fn translate_one(
     translator: &Translator,
     text: &str,
 ) -> Result<(Vec<usize>, Hypothesis), InferError> {
+    burn::tensor::read_sync(translate_one_async(translator, text))
+}
+
+/// [`translate_one`], reading the device without blocking (for WebGPU in a browser).
+///
+/// # Errors
+/// As [`translate_one`].
+pub async fn translate_one_async(
+    translator: &Translator,
+    text: &str,
+) -> Result<(Vec<usize>, Hypothesis), InferError> {
     let (ids, _) = translator.encode(&[text.to_string()]);
     let ids = ids.into_iter().next().unwrap_or_default();
     if ids.is_empty() {
@@ -86,10 +97,11 @@ pub fn translate_one(
         ));
     }
     let hyp = translator
-        .decode(std::slice::from_ref(&ids))?
+        .decode_nbest_async(std::slice::from_ref(&ids), 1, &mut |_| {})
+        .await?
         .into_iter()
         .next()
-        .flatten()
+        .and_then(|list| list.into_iter().next())
         .ok_or_else(|| InferError::Input("the text has no tokens to translate".into()))?;
     Ok((ids, hyp))
 }
@@ -100,6 +112,19 @@ pub fn translate_one(
 /// # Errors
 /// As [`attention_maps`].
 pub fn maps_of(
+    translator: &Translator,
+    ids: &[usize],
+    hyp: &Hypothesis,
+    request: &MapRequest,
+) -> Result<AttentionMaps, InferError> {
+    burn::tensor::read_sync(maps_of_async(translator, ids, hyp, request))
+}
+
+/// [`maps_of`], reading the device without blocking (for WebGPU in a browser).
+///
+/// # Errors
+/// As [`attention_maps`].
+pub async fn maps_of_async(
     translator: &Translator,
     ids: &[usize],
     hyp: &Hypothesis,
@@ -154,7 +179,7 @@ pub fn maps_of(
                     "layer {layer} does not exist: the decoder has layers 1 to {layers}"
                 )));
             }
-            let cross = heads(full.cross_attention[layer - 1].clone());
+            let cross = heads(full.cross_attention[layer - 1].clone()).await;
             let n_heads = cross.len();
             if let Some(head) = request.head
                 && !(1..=n_heads).contains(&head)
@@ -167,16 +192,18 @@ pub fn maps_of(
             inputs.extend(output[..output.len() - 1].iter().cloned());
             if request.grid {
                 let encoder_layer = layer.min(encoder.len());
+                let encoder_heads = heads(encoder[encoder_layer - 1].clone()).await;
+                let decoder_heads = heads(full.self_attention[layer - 1].clone()).await;
                 let kinds = [
                     (
                         format!("encoder self-attention, layer {encoder_layer}"),
-                        heads(encoder[encoder_layer - 1].clone()),
+                        encoder_heads,
                         &source,
                         &source,
                     ),
                     (
                         format!("decoder self-attention, layer {layer}"),
-                        heads(full.self_attention[layer - 1].clone()),
+                        decoder_heads,
                         &output,
                         &inputs,
                     ),
@@ -284,13 +311,9 @@ pub fn shown(tokenizer: &Tokenizer, token: &str) -> String {
 }
 
 /// `[1, heads, rows, columns]` weights as one `[rows][columns]` matrix per head.
-fn heads(weights: Tensor<4>) -> Vec<Vec<Vec<f32>>> {
+async fn heads(weights: Tensor<4>) -> Vec<Vec<Vec<f32>>> {
     let [_, n_heads, rows, columns] = weights.dims();
-    let flat: Vec<f32> = weights
-        .into_data()
-        .convert::<f32>()
-        .try_into_vec::<f32>()
-        .unwrap_or_default();
+    let flat = transduce_decode::to_f32_async(weights).await;
     (0..n_heads)
         .map(|h| {
             (0..rows)

@@ -13,7 +13,7 @@ use std::path::Path;
 
 use burn::prelude::*;
 use serde::Serialize;
-use transduce_infer::inspect::{MapRequest, maps_of, shown, translate_one};
+use transduce_infer::inspect::{MapRequest, maps_of_async, shown, translate_one_async};
 use transduce_infer::{Bundle, Translator};
 use transduce_nn::Model;
 
@@ -94,12 +94,17 @@ impl Session {
 
     /// Translates `text` with beam search of width `beam` (1 = greedy), ranking hypotheses as
     /// `transduce translate --beam` does by default, and reads every attention map.
-    pub fn translate(&mut self, text: &str, beam: usize) -> Result<Translation, String> {
+    ///
+    /// It reads the device without blocking, as a browser requires of WebGPU; natively (or on
+    /// the CPU backend) [`burn::tensor::read_sync`] runs it to the end.
+    pub async fn translate(&mut self, text: &str, beam: usize) -> Result<Translation, String> {
         if beam == 0 {
             return Err("the beam width must be at least 1".into());
         }
         self.translator.beam_width = beam;
-        let (ids, hyp) = translate_one(&self.translator, text).map_err(|e| e.to_string())?;
+        let (ids, hyp) = translate_one_async(&self.translator, text)
+            .await
+            .map_err(|e| e.to_string())?;
         let request = |layer| MapRequest {
             layer,
             head: None,
@@ -118,7 +123,8 @@ impl Session {
         match &self.translator.model {
             Model::Seq2seq(_) => {}
             Model::Luong(_) | Model::Bahdanau(_) => {
-                let heatmap = (maps_of(&self.translator, &ids, &hyp, &request(None))
+                let heatmap = (maps_of_async(&self.translator, &ids, &hyp, &request(None))
+                    .await
                     .map_err(|e| e.to_string())?
                     .grid
                     .into_iter())
@@ -136,7 +142,8 @@ impl Session {
             }
             Model::Transformer(t) => {
                 for layer in 1..=t.n_decoder_layers() {
-                    let grid = maps_of(&self.translator, &ids, &hyp, &request(Some(layer)))
+                    let grid = maps_of_async(&self.translator, &ids, &hyp, &request(Some(layer)))
+                        .await
                         .map_err(|e| e.to_string())?
                         .grid;
                     // The grid's rows: encoder self- (of the last encoder layer when the
@@ -171,6 +178,7 @@ mod tests {
     // The page's answers equal `transduce translate`'s: checked in a real browser by
     // web/test (CI), and here, natively, against the directory the CLI reads.
     use super::*;
+    use burn::tensor::read_sync;
     use transduce_infer::Artifact;
     use transduce_infer::artifact::{save_weights, write_inference_files};
     use transduce_infer::bundle::BUNDLE_FILES;
@@ -220,7 +228,7 @@ mod tests {
                     .with_beam_width(beam)
                     .translate(&[text.to_string()])
                     .unwrap();
-                let got = web.translate(text, beam).unwrap();
+                let got = read_sync(web.translate(text, beam)).unwrap();
                 assert_eq!(got.translation, expected[0], "{} beam {beam}", web.arch());
                 assert_eq!(got.maps.len(), n_maps, "{}", web.arch());
                 for map in &got.maps {
@@ -239,8 +247,16 @@ mod tests {
     fn bad_input_is_an_error() {
         let dir = artifact(ModelConfig::Bahdanau(BahdanauConfig::new(0, 0)));
         let mut web = session(dir.path());
-        assert!(web.translate("1 2", 0).unwrap_err().contains("beam"));
-        assert!(web.translate("", 1).unwrap_err().contains("no tokens"));
+        assert!(
+            read_sync(web.translate("1 2", 0))
+                .unwrap_err()
+                .contains("beam")
+        );
+        assert!(
+            read_sync(web.translate("", 1))
+                .unwrap_err()
+                .contains("no tokens")
+        );
         let missing = Session::load("models/x", |_| None, Device::flex(), "CPU");
         assert!(missing.err().unwrap().contains("models/x/config.json"));
     }
