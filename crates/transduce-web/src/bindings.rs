@@ -97,6 +97,9 @@ impl WebModel {
     /// running rejects.
     pub fn translate(&self, text: String, beam: usize) -> js_sys::Promise {
         let session = Rc::clone(&self.session);
+        // The borrow is held across the awaits on purpose: it is what makes a second call,
+        // made while this one waits for the device, reject instead of interleaving.
+        #[allow(clippy::await_holding_refcell_ref)]
         wasm_bindgen_futures::future_to_promise(async move {
             let mut session = session
                 .try_borrow_mut()
