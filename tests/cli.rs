@@ -64,6 +64,16 @@ fn csv_column(csv: &str, name: &str) -> Vec<String> {
         .collect()
 }
 
+/// `transduce translate` of two fixed sources with the artifact in `dir`, on flex: its stdout.
+fn translate_two_lines(dir: &str) -> String {
+    let out = transduce(
+        &["translate", "--artifact-dir", dir, "--device", "flex"],
+        Some(b"123\n4567\n"),
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    text(&out.stdout)
+}
+
 /// `transduce train` of the quick config on flex into `dir`, with `extra` flags.
 fn train_quick(dir: &str, extra: &[&str]) -> Output {
     let quick = quick();
@@ -1420,15 +1430,10 @@ fn export_writes_safetensors_that_an_artifact_loads_back() {
         std::fs::copy(dir.join(name), copy.join(name)).unwrap();
     }
     std::fs::copy(&file, copy.join("model.safetensors")).unwrap();
-    let translate = |d: &str| {
-        let out = transduce(
-            &["translate", "--artifact-dir", d, "--device", "flex"],
-            Some(b"123\n4567\n"),
-        );
-        assert!(out.status.success(), "{}", text(&out.stderr));
-        text(&out.stdout)
-    };
-    assert_eq!(translate(copy.to_str().unwrap()), translate(dir_s));
+    assert_eq!(
+        translate_two_lines(copy.to_str().unwrap()),
+        translate_two_lines(dir_s)
+    );
     assert_fails_with(
         &transduce(
             &[
@@ -1486,16 +1491,11 @@ fn export_web_writes_what_the_page_fetches() {
         .collect();
     assert_eq!(names, ["reverse-run", "second"]);
     // The exported directory is itself an artifact that translates as the original does.
-    let translate = |d: &str| {
-        let out = transduce(
-            &["translate", "--artifact-dir", d, "--device", "flex"],
-            Some(b"123\n4567\n"),
-        );
-        assert!(out.status.success(), "{}", text(&out.stderr));
-        text(&out.stdout)
-    };
     let exported = web.join("models/second");
-    assert_eq!(translate(exported.to_str().unwrap()), translate(dir_s));
+    assert_eq!(
+        translate_two_lines(exported.to_str().unwrap()),
+        translate_two_lines(dir_s)
+    );
 
     assert_fails_with(&export(&["--name", "a/b"]), "name");
     assert_fails_with(
