@@ -73,26 +73,38 @@ pub fn line_plot_with(
         std::process::id(),
         path.file_name().unwrap_or_default().to_string_lossy()
     ));
-    const SIZE: (u32, u32) = (800, 500);
-    let mut pixels = vec![0u8; (SIZE.0 * SIZE.1 * 3) as usize];
+    // The legend sits in a panel right of the chart, as wide as its longest label, so that it
+    // never hides a line.
+    let labels: Vec<&str> = shade
+        .as_ref()
+        .map(|s| s.label)
+        .into_iter()
+        .chain(series.iter().map(|s| s.name))
+        .collect();
+    let legend_width = 75
+        + labels
+            .iter()
+            .map(|l| legend_text_width(l))
+            .max()
+            .unwrap_or(0);
+    let size: (u32, u32) = (800 + legend_width, 500);
+    let mut pixels = vec![0u8; (size.0 * size.1 * 3) as usize];
     let mut draw = || -> Result<(), Box<dyn std::error::Error>> {
-        let root = BitMapBackend::with_buffer(&mut pixels, SIZE).into_drawing_area();
+        let root = BitMapBackend::with_buffer(&mut pixels, size).into_drawing_area();
         root.fill(&WHITE)?;
-        let mut chart = ChartBuilder::on(&root)
+        let (plot_area, legend_area) = root.split_horizontally(800);
+        let mut chart = ChartBuilder::on(&plot_area)
             .caption(title, ("sans-serif", 24))
             .margin(15)
             .x_label_area_size(45)
             .y_label_area_size(65)
             .build_cartesian_2d(1.0..x_max.max(2.0), (y_min - pad)..(y_max + pad))?;
+        let grey = RGBColor(225, 225, 225);
         if let Some(shade) = &shade {
-            let grey = RGBColor(225, 225, 225);
-            chart
-                .draw_series(std::iter::once(Rectangle::new(
-                    [(shade.from, y_min - pad), (shade.to, y_max + pad)],
-                    grey.filled(),
-                )))?
-                .label(shade.label)
-                .legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 20, y + 5)], grey.filled()));
+            chart.draw_series(std::iter::once(Rectangle::new(
+                [(shade.from, y_min - pad), (shade.to, y_max + pad)],
+                grey.filled(),
+            )))?;
         }
         chart
             .configure_mesh()
@@ -100,41 +112,62 @@ pub fn line_plot_with(
             .y_desc(y_label)
             .label_style(("sans-serif", 15))
             .draw()?;
-        for (i, s) in series.iter().enumerate() {
-            let color = Palette99::pick(i).to_rgba();
+        let colors: Vec<RGBAColor> = (0..series.len())
+            .map(|i| Palette99::pick(i).to_rgba())
+            .collect();
+        for (s, &color) in series.iter().zip(&colors) {
             let points: Vec<(f64, f64)> = s
                 .points
                 .iter()
                 .copied()
                 .filter(|(x, y)| x.is_finite() && y.is_finite())
                 .collect();
-            chart
-                .draw_series(LineSeries::new(points.clone(), color.stroke_width(2)))?
-                .label(s.name)
-                .legend(move |(x, y)| {
-                    PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(2))
-                });
+            chart.draw_series(LineSeries::new(points.clone(), color.stroke_width(2)))?;
             chart.draw_series(
                 points
                     .into_iter()
                     .map(|p| Circle::new(p, 3, color.filled())),
             )?;
         }
-        chart
-            .configure_series_labels()
-            .background_style(WHITE.mix(0.8))
-            .border_style(BLACK)
-            .label_font(("sans-serif", 15))
-            .draw()?;
+        // The legend: one row per label, from the top of the chart.
+        let font = ("sans-serif", 15).into_font().color(&BLACK);
+        let row = |i: usize| 60 + 24 * i as i32;
+        let mut i = 0;
+        if let Some(shade) = &shade {
+            legend_area.draw(&Rectangle::new(
+                [(10, row(i) - 6), (40, row(i) + 6)],
+                grey.filled(),
+            ))?;
+            legend_area.draw(&Text::new(shade.label, (48, row(i) - 8), font.clone()))?;
+            i += 1;
+        }
+        for (s, &color) in series.iter().zip(&colors) {
+            legend_area.draw(&PathElement::new(
+                vec![(10, row(i)), (40, row(i))],
+                color.stroke_width(2),
+            ))?;
+            legend_area.draw(&Circle::new((25, row(i)), 3, color.filled()))?;
+            legend_area.draw(&Text::new(s.name, (48, row(i) - 8), font.clone()))?;
+            i += 1;
+        }
         root.present()?;
         Ok(())
     };
     draw().map_err(|e| TrainError::artifact(path, format!("cannot draw the plot: {e}")))?;
-    let written = write_png(&tmp, &pixels, SIZE).and_then(|()| std::fs::rename(&tmp, path));
+    let written = write_png(&tmp, &pixels, size).and_then(|()| std::fs::rename(&tmp, path));
     if written.is_err() {
         let _ = std::fs::remove_file(&tmp);
     }
     written.map_err(|e| TrainError::artifact(path, e))
+}
+
+/// The width in pixels of `label` in the legend's font (an estimate if the font cannot measure it).
+fn legend_text_width(label: &str) -> u32 {
+    ("sans-serif", 15)
+        .into_font()
+        .box_size(label)
+        .map(|(w, _)| w)
+        .unwrap_or(9 * label.chars().count() as u32)
 }
 
 /// Writes an RGB picture (`size.0 × size.1` pixels, 3 bytes each, rows top to bottom) as a
