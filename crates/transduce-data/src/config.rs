@@ -206,6 +206,7 @@ impl DataConfig {
         match (&self.train, &self.src, &self.tgt) {
             (Some(path), _, _) => format!("corpus {}", path.display()),
             (None, Some(src), Some(tgt)) => format!("corpus {} / {}", src.display(), tgt.display()),
+            _ if !self.task.uses_lengths() => format!("task {}", self.task.name()),
             _ => format!(
                 "task {} ({}..={})",
                 self.task.name(),
@@ -422,6 +423,16 @@ mod tests {
             ..DataConfig::default()
         };
         assert_eq!(c.tokenizer(), TokenizerKind::Word);
+    }
+
+    #[test]
+    fn describe_names_the_lengths_only_where_they_mean_something() {
+        assert_eq!(DataConfig::default().describe(), "task reverse (3..=12)");
+        let dates = DataConfig {
+            task: Task::Dates,
+            ..DataConfig::default()
+        };
+        assert_eq!(dates.describe(), "task dates");
     }
 
     #[test]

@@ -48,6 +48,12 @@ impl Task {
         }
     }
 
+    /// Whether `min_len..=max_len` means anything for this task: the length of the digit string
+    /// or of the number; dates are drawn from 1900-2099 whatever the lengths say.
+    pub fn uses_lengths(&self) -> bool {
+        !matches!(self, Task::Dates)
+    }
+
     /// How many distinct sources the task has with lengths `min_len..=max_len` (capped at 1e12).
     fn capacity(&self, min_len: usize, max_len: usize) -> f64 {
         let numbers: f64 = (min_len..=max_len.min(9))
