@@ -31,7 +31,9 @@ if [ ! -x "$VENV/bin/python" ]; then
 fi
 "$VENV/bin/python" -c "import joeynmt" 2>/dev/null ||
     "$VENV/bin/pip" install --quiet joeynmt==2.3.0 importlib_metadata
-cargo build --release --quiet --features ndarray,wgpu
+# Built as the README's test command builds it: the same features, so nothing is rebuilt
+# after it (a plain `cargo build` resolves burn's features differently and rebuilds burn).
+cargo test --release --workspace --features ndarray,wgpu --no-run --quiet
 transduce="$CARGO_TARGET_DIR/release/transduce"
 
 mkdir -p "$OUT"

@@ -12,7 +12,8 @@
 # Writes OUT/NAME/ (the artifact; a finished one is not trained again), OUT/NAME.greedy and
 # OUT/NAME.beam5 (the translations), OUT/NAME.md (the table's row) and OUT/lscpu.txt.
 # TRANSDUCE=path/to/transduce uses that binary instead of building one; EPOCHS=N trains N epochs
-# instead of the recipe's (a smaller budget, or more when resuming a finished run is not needed).
+# instead of the recipe's (a smaller budget, or more when resuming a finished run is not needed);
+# DEVICE=wgpu (or cuda, ndarray, ...) trains and translates there instead of on flex, the CPU.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -24,18 +25,22 @@ if [ -n "${TRANSDUCE:-}" ]; then
     transduce=$TRANSDUCE # a built binary, e.g. a copy that later builds leave alone
 else
     export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$HOME/.cache/transduce-target}
-    cargo build --release --quiet --features ndarray,wgpu
+    # Built as the README's test command builds it: the same features, so nothing is rebuilt
+    # after it (a plain `cargo build` resolves burn's features differently and rebuilds burn).
+    cargo test --release --workspace --features ndarray,wgpu --no-run --quiet
     transduce="$CARGO_TARGET_DIR/release/transduce"
 fi
+
+DEVICE=${DEVICE:-flex}
 
 mkdir -p "$OUT"
 lscpu >"$OUT/lscpu.txt"
 run="$OUT/$NAME"
 if [ ! -f "$run/report.json" ]; then
     if [ -d "$run" ]; then
-        "$transduce" train --resume "$run" --device flex ${EPOCHS:+--epochs "$EPOCHS"}
+        "$transduce" train --resume "$run" --device "$DEVICE" ${EPOCHS:+--epochs "$EPOCHS"}
     else
-        "$transduce" train --config "$RECIPE" --device flex --artifact-dir "$run" ${EPOCHS:+--epochs "$EPOCHS"}
+        "$transduce" train --config "$RECIPE" --device "$DEVICE" --artifact-dir "$run" ${EPOCHS:+--epochs "$EPOCHS"}
     fi
 fi
 
@@ -53,7 +58,7 @@ fi
 
 for search in greedy beam5; do
     beam=$([ $search = greedy ] && echo 1 || echo 5)
-    "$transduce" translate --artifact-dir "$run" --device flex --beam $beam --alpha 1.0 \
+    "$transduce" translate --artifact-dir "$run" --device "$DEVICE" --beam $beam --alpha 1.0 \
         --input "$test_src" >"$OUT/$NAME.$search"
 done
 
