@@ -650,6 +650,15 @@ fn a_killed_run_resumes_from_its_last_checkpoint() {
         elapsed.windows(2).all(|w| w[0] < w[1]) && elapsed[0] > 0.0,
         "{metrics}"
     );
+    // The report's training time is the whole run's, the first session's included.
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("report.json")).unwrap()).unwrap();
+    let train_seconds = report["train_seconds"].as_f64().unwrap();
+    let last = *elapsed.last().unwrap();
+    assert!(
+        train_seconds > last - 1.0 && train_seconds < last + 60.0,
+        "report {train_seconds} s against the last epoch's elapsed_s {last}"
+    );
     assert!(dir.join("model.bpk").is_file());
     let files: Vec<String> = std::fs::read_dir(dir.join("checkpoint"))
         .unwrap()

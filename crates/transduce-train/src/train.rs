@@ -67,7 +67,8 @@ pub struct TrainReport {
     /// `interrupted epoch N (partial)` when a time budget stopped training and that model
     /// validated better.
     pub kept: String,
-    /// Seconds spent in the learner.
+    /// Seconds spent in the learner, over every session of a resumed run (as `metrics.csv`'s
+    /// `elapsed_s` counts them).
     pub train_seconds: f64,
     /// Greedy decoding of the held-out test split (or validation if there is no test split) with
     /// the saved `model.bpk`, computed exactly as `transduce eval` computes it.
@@ -258,6 +259,8 @@ fn run(
         Some(epoch) => RunState::load(&checkpoints, epoch)?,
         None => RunState::initial(),
     };
+    // The wall time of the sessions before this one, so that a resumed run reports its whole.
+    let elapsed_before = restored.elapsed_s.unwrap_or(0.0);
     let lr_scale = Arc::new(Mutex::new(restored.lr_scale));
     let keep_best = Arc::new(Mutex::new(RunState::unpack(restored.keep_best)));
     let plateau = training.schedule(&config.model) == Schedule::Plateau;
@@ -316,11 +319,11 @@ fn run(
             seed: training.seed,
         }),
         started: Instant::now(),
-        elapsed_before: restored.elapsed_s.unwrap_or(0.0),
+        elapsed_before,
     });
     let Launched {
         model: interrupted,
-        train_seconds,
+        train_seconds: this_session,
         budget_hit,
         stopped,
     } = launch(
@@ -330,6 +333,8 @@ fn run(
         dashboard,
         &stop_reason,
     )?;
+
+    let train_seconds = elapsed_before + this_session;
 
     let epochs = history::write(artifact_dir)?;
     let Kept {
