@@ -38,10 +38,17 @@ impl AtomicFileCheckpointer {
             return;
         };
         let prefix = format!("tmp-{}-", self.name);
-        let own = format!("-{}.bpk", std::process::id());
+        let own = std::process::id().to_string();
         for entry in entries.flatten() {
             let name = entry.file_name().to_string_lossy().into_owned();
-            if name.starts_with(&prefix) && name.ends_with(".bpk") && !name.ends_with(&own) {
+            // `tmp-<name>-<epoch>-<pid>.bpk`, or burn's own scratch file beside it while the
+            // record is being written, `tmp-<name>-<epoch>-<pid>.bpk.<pid>-<n>.tmp`.
+            let pid = name
+                .strip_prefix(&prefix)
+                .and_then(|rest| rest.split_once(".bpk"))
+                .and_then(|(stem, _)| stem.split_once('-'))
+                .map(|(_epoch, pid)| pid);
+            if pid.is_some_and(|pid| pid != own) {
                 std::fs::remove_file(entry.path()).ok();
             }
         }
@@ -106,15 +113,27 @@ mod tests {
         std::fs::create_dir_all(&dir).unwrap();
         let files = [
             "tmp-model-3-999999999.bpk", // another process's, never renamed
+            // burn's scratch file inside that write, left by a kill during the write (seen)
+            "tmp-model-3-999999999.bpk.999999999-6.tmp",
             "tmp-optim-3-999999999.bpk", // another checkpointer's name: not ours to remove
             "model-2.bpk",
         ];
         for f in files {
             std::fs::write(dir.join(f), b"x").unwrap();
         }
+        let own = format!(
+            "tmp-model-4-{}.bpk.{}-1.tmp",
+            std::process::id(),
+            std::process::id()
+        );
+        std::fs::write(dir.join(&own), b"x").unwrap();
         let ours = AtomicFileCheckpointer::new(&dir, "model");
-        assert!(!dir.join(files[0]).exists());
-        assert!(dir.join(files[1]).exists() && dir.join(files[2]).exists());
+        assert!(!dir.join(files[0]).exists() && !dir.join(files[1]).exists());
+        assert!(dir.join(files[2]).exists() && dir.join(files[3]).exists());
+        assert!(
+            dir.join(&own).exists(),
+            "this process's writes are left alone"
+        );
         assert!(
             ours.temporary(3)
                 .ends_with(format!("tmp-model-3-{}.bpk", std::process::id()))
