@@ -139,6 +139,21 @@ fn not_compiled(name: &str) -> String {
 }
 
 impl DeviceSpec {
+    /// The backend's name as burn's `BURN_DEVICE` variable spells it, `auto` resolved to the
+    /// best compiled-in backend.
+    pub fn backend_name(&self) -> Result<&'static str, String> {
+        Ok(match self.backend {
+            Backend::Auto => compiled_backends()
+                .first()
+                .copied()
+                .ok_or("no backend is compiled in")?,
+            Backend::Flex => "flex",
+            Backend::Ndarray => "ndarray",
+            Backend::Wgpu => "wgpu",
+            Backend::Cuda => "cuda",
+        })
+    }
+
     /// The burn device.
     pub fn device(&self) -> Result<Device, String> {
         match self.backend {
@@ -188,6 +203,24 @@ impl DeviceSpec {
     }
 }
 
+/// Makes `spec`'s backend burn's default device for this process (`BURN_DEVICE`).
+///
+/// burn materialises a few things on its default device without being given one: burn-optim
+/// loads a resumed run's optimizer state there before moving it to the parameters' device. With
+/// the `wgpu` feature compiled in, that default is the GPU, so `train --resume --device flex`
+/// would open a Vulkan device (and, headless, print Mesa's `XDG_RUNTIME_DIR` errors). Pinning the
+/// default to the chosen backend keeps a run on the device the user named.
+///
+/// # Safety
+///
+/// Sets an environment variable: call it before any other thread exists (first thing in `main`).
+pub unsafe fn pin_default(spec: &DeviceSpec) -> Result<(), String> {
+    let name = spec.backend_name()?;
+    // SAFETY: the caller guarantees that no other thread reads or writes the environment.
+    unsafe { std::env::set_var("BURN_DEVICE", name) };
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -229,6 +262,10 @@ mod tests {
     fn auto_and_flex_resolve() {
         assert!("flex".parse::<DeviceSpec>().unwrap().device().is_ok());
         assert!("auto".parse::<DeviceSpec>().unwrap().device().is_ok());
+        let name = |s: &str| s.parse::<DeviceSpec>().unwrap().backend_name().unwrap();
+        assert_eq!(name("flex"), "flex");
+        assert_eq!(name("wgpu:1"), "wgpu");
+        assert_eq!(name("auto"), compiled_backends()[0]);
     }
 
     #[cfg(not(feature = "cuda"))]

@@ -7,5 +7,11 @@ fn main() -> anyhow::Result<()> {
     transduce::allocator::tune();
     transduce::logging::init();
     let cli = Cli::parse();
+    if let Some(device) = cli.device() {
+        // SAFETY: no other thread exists yet; the worker starts below.
+        if let Err(e) = unsafe { transduce::device::pin_default(&device) } {
+            anyhow::bail!(e);
+        }
+    }
     transduce::threads::on_worker(|| transduce::cli::run(cli))
 }

@@ -27,6 +27,23 @@ pub struct Cli {
     pub command: Command,
 }
 
+impl Cli {
+    /// The device the command runs on (the first one for data-parallel training), if it takes one.
+    pub fn device(&self) -> Option<DeviceSpec> {
+        match &self.command {
+            Command::Train(a) => a.device.0.first().copied(),
+            Command::Translate(a) => Some(a.device),
+            Command::Eval(a) => Some(a.device),
+            Command::Bench(a) => Some(a.device),
+            Command::Attention(a) => Some(a.device),
+            Command::Experiment(ExperimentCommand::Length(a) | ExperimentCommand::Speed(a)) => {
+                Some(a.device)
+            }
+            Command::Data(_) | Command::Score(_) | Command::Export(_) | Command::Import(_) => None,
+        }
+    }
+}
+
 /// The subcommands.
 #[derive(Subcommand, Debug)]
 #[allow(clippy::large_enum_variant)] // parsed once
