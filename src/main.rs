@@ -9,9 +9,7 @@ fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     if let Some(device) = cli.device() {
         // SAFETY: no other thread exists yet; the worker starts below.
-        if let Err(e) = unsafe { transduce::device::pin_default(&device) } {
-            anyhow::bail!(e);
-        }
+        unsafe { transduce::device::pin_default(&device) };
     }
     transduce::threads::on_worker(|| transduce::cli::run(cli))
 }
